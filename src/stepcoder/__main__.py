@@ -1,0 +1,5 @@
+import sys
+
+from stepcoder.cli import main
+
+sys.exit(main())

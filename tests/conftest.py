@@ -1,0 +1,49 @@
+"""Shared fixtures. Tests that need the real datasets skip with a reason when they are absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("STEPCODER_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_file(*parts: str) -> Path:
+    """Path of a file under the shared data folder, or skip the test if it is not there."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real dataset not available: {path} (set STEPCODER_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture
+def apps_plus_valid() -> Path:
+    return shared_file("apps_plus", "valid_all.json")
+
+
+@pytest.fixture
+def apps_plus_train() -> Path:
+    return shared_file("apps_plus", "train.json")
+
+
+@pytest.fixture
+def apps_hub() -> Path:
+    return shared_file("apps", "apps_train_5_from_coderl.json")
+
+
+@pytest.fixture
+def humaneval_file() -> Path:
+    return shared_file("humaneval", "HumanEval.jsonl.gz")
+
+
+@pytest.fixture
+def mbpp_file() -> Path:
+    return shared_file("mbpp", "mbpp.jsonl")
+
+
+@pytest.fixture
+def mbpp_sanitized_file() -> Path:
+    return shared_file("mbpp", "sanitized-mbpp.json")
