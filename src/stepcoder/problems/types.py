@@ -23,6 +23,8 @@ class Test:
     'stdio'
     """
 
+    __test__ = False  # not a pytest test class, despite the name
+
     kind: TestKind
     stdin: str | None = None
     stdout: str | None = None
@@ -31,7 +33,7 @@ class Test:
     code: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The native JSONL form of this test (see README, "Data formats")."""
+        """The native JSONL form of this test (see docs/data_formats.md)."""
         if self.kind == "stdio":
             return {"stdin": self.stdin, "stdout": self.stdout}
         if self.kind == "call":
@@ -75,13 +77,21 @@ class Problem:
         return any(t.kind == "call" for t in self.tests)
 
     def to_json(self) -> dict[str, Any]:
-        """The native JSONL record of this problem (round-trips through the ``jsonl`` loader)."""
+        """The native JSONL record of this problem (round-trips through the ``jsonl`` loader).
+
+        ``meta`` entries become extra top-level keys (e.g. ``"blocks"``, ``"scope"``);
+        ``source_format`` is written only when it is not ``"jsonl"``, to keep provenance.
+        """
         rec: dict[str, Any] = {"id": self.id, "prompt": self.prompt, "solution": self.solution}
         for key in ("difficulty", "starter_code", "fn_name", "stdio_entry", "entry_point", "test_setup"):
             value = getattr(self, key)
             if value is not None:
                 rec[key] = value
+        if self.source_format != "jsonl":
+            rec["source_format"] = self.source_format
         rec["tests"] = [t.to_json() for t in self.tests]
+        for key, value in self.meta.items():
+            rec.setdefault(key, value)  # a meta key never overrides a real field
         return rec
 
 
