@@ -1,0 +1,70 @@
+"""Where model names point: the tiny model and the packaged gemma-3-270m are built once into
+a cache folder; anything else is passed to ``from_pretrained`` as given."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+logger = logging.getLogger(__name__)
+
+TINY = "tiny"
+GEMMA = "gemma-3-270m"
+TINY_SEED = 0
+
+
+def cache_root() -> Path:
+    """``$STEPCODER_CACHE`` or ``~/.cache/stepcoder``."""
+    return Path(os.environ.get("STEPCODER_CACHE") or Path.home() / ".cache" / "stepcoder")
+
+
+def resolve_model_path(name: str) -> str:
+    """A folder or hub id that ``from_pretrained`` accepts for ``name``."""
+    if name == TINY:
+        return str(_tiny_path())
+    if name == GEMMA:
+        from stepcoder.models.gemma import gemma_path
+
+        return str(gemma_path(cache_root() / "models" / GEMMA))
+    return name
+
+
+def _tiny_path() -> Path:
+    from stepcoder.models import tiny
+
+    # The folder name fingerprints the tokenizer and architecture, so that retraining the
+    # shipped tokenizer or resizing the model never reuses a stale cached build.
+    digest = hashlib.sha256()
+    digest.update((tiny.TOKENIZER_DIR / "tokenizer.json").read_bytes())
+    digest.update(repr(tiny.tiny_model_config(tiny.TINY_VOCAB_SIZE, 1, 2, 0).to_dict()).encode())
+    digest.update(str(TINY_SEED).encode())
+    out = cache_root() / "models" / TINY / digest.hexdigest()[:12]
+    return build_atomically(out, lambda tmp: tiny.build_tiny_model(tmp, seed=TINY_SEED))
+
+
+def build_atomically(out: Path, build: Callable[[Path], object]) -> Path:
+    """Run ``build(tmp_dir)`` and rename the result to ``out`` unless ``out`` exists; an
+    interrupted or concurrent build never leaves a half-written folder at ``out``."""
+    if (out / "config.json").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        build(tmp)
+        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary shared folder
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another process finished first: keep its folder
+            if not (out / "config.json").exists():
+                raise
+        else:
+            logger.info("built %s", out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
