@@ -1,0 +1,113 @@
+"""Prompts, seeded generation and completion extraction for evaluation.
+
+Seeding: the (problem, sample) pairs of a run are cut into fixed batches of ``batch_size``
+in file order, and each batch is generated with a seed derived from the base seed and its
+first (task_id, sample_idx). A batch's samples thus depend only on the settings stored in
+``eval_config.json``, never on where a killed run resumed (HF ``generate`` draws a whole
+batch from one random stream, so a per-sample seed would force batch size 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stepcoder.eval.config import EvalConfig
+from stepcoder.eval.programs import HUMANEVAL_STOP, program_from_completion, truncate_at_stop, uses_completion_form
+from stepcoder.problems.types import Problem
+
+# (model, tokenizer, prompts, eval config, stop sequences, seed) -> one text per prompt
+GenerateFn = Callable[[Any, Any, list[str], EvalConfig, tuple[str, ...], int], list[str]]
+
+
+@dataclass(frozen=True)
+class SampleSlot:
+    """One sample to make: the problem's index in the evaluated list and the sample number."""
+
+    problem_index: int
+    sample_idx: int
+
+
+def batch_seed(seed: int, task_id: str, sample_idx: int) -> int:
+    """31-bit seed of the batch that starts with (task_id, sample_idx) (sha256: unrelated
+    seeds for neighbouring batches).
+
+    >>> batch_seed(0, "HumanEval/0", 0) == batch_seed(0, "HumanEval/0", 0)
+    True
+    """
+    digest = hashlib.sha256(f"{seed}/{task_id}/{sample_idx}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def plan_batches(num_problems: int, n_samples: int, batch_size: int) -> list[list[SampleSlot]]:
+    """All (problem, sample) slots in file order, cut into batches of ``batch_size``.
+
+    >>> [[(s.problem_index, s.sample_idx) for s in b] for b in plan_batches(2, 2, 3)]
+    [[(0, 0), (0, 1), (1, 0)], [(1, 1)]]
+    """
+    slots = [SampleSlot(p, s) for p in range(num_problems) for s in range(n_samples)]
+    return [slots[i:i + batch_size] for i in range(0, len(slots), batch_size)]
+
+
+def prompt_config(cfg: EvalConfig) -> Any:
+    from stepcoder.curriculum.prompts import PromptConfig
+
+    return PromptConfig(template=cfg.prompt_template)
+
+
+def prompt_and_stops(problem: Problem, cfg: EvalConfig, tokenizer: Any) -> tuple[str, tuple[str, ...]]:
+    """The text fed to the model and the stop sequences that end its completion."""
+    if uses_completion_form(problem):
+        return problem.prompt, HUMANEVAL_STOP
+    from stepcoder.curriculum.prompts import build_prompt
+
+    pcfg = prompt_config(cfg)
+    return build_prompt(problem, "", pcfg, tokenizer), tuple(pcfg.stop_sequences(tokenizer))
+
+
+def completion_of(problem: Problem, text: str, cfg: EvalConfig, tokenizer: Any) -> str:
+    """The program text of a generated continuation (cut at a stop sequence or code fence)."""
+    if uses_completion_form(problem):
+        return truncate_at_stop(text, HUMANEVAL_STOP)
+    from stepcoder.curriculum.prompts import extract_completion
+
+    return extract_completion(text, prompt_config(cfg), tokenizer)
+
+
+def rollout_generate(model: Any, tokenizer: Any, prompts: list[str], cfg: EvalConfig,
+                     stop: tuple[str, ...], seed: int) -> list[str]:
+    """One sampled (or greedy) continuation per prompt with ``stepcoder.rollout``."""
+    import torch
+
+    from stepcoder.rollout import SamplingConfig, generate_completions
+
+    sampling = SamplingConfig(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                              stop=list(stop), greedy=cfg.greedy, batch_size=len(prompts), seed=seed)
+    torch.manual_seed(seed)  # in case the sampler draws from the global stream
+    return [group[0].text for group in generate_completions(model, tokenizer, prompts, sampling)]
+
+
+def generate_batch(model: Any, tokenizer: Any, problems: Sequence[Problem], batch: list[SampleSlot],
+                   cfg: EvalConfig, generate: GenerateFn | None = None) -> list[dict[str, Any]]:
+    """Generate one planned batch; one record per slot: task_id, sample_idx, completion, program.
+
+    A batch mixes problems, so stop sequences are the union of theirs; each completion is
+    then cut by its own problem's rules.
+    """
+    generate = generate or rollout_generate
+    first = problems[batch[0].problem_index]
+    prompts, stops = [], []
+    for slot in batch:
+        prompt, stop = prompt_and_stops(problems[slot.problem_index], cfg, tokenizer)
+        prompts.append(prompt)
+        stops += [s for s in stop if s not in stops]
+    texts = generate(model, tokenizer, prompts, cfg, tuple(stops), batch_seed(cfg.seed, first.id, batch[0].sample_idx))
+    records = []
+    for slot, text in zip(batch, texts, strict=True):
+        problem = problems[slot.problem_index]
+        completion = completion_of(problem, text, cfg, tokenizer)
+        records.append({"task_id": problem.id, "sample_idx": slot.sample_idx, "completion": completion,
+                        "program": program_from_completion(problem, completion)})
+    return records

@@ -1,0 +1,54 @@
+"""The pool: infrastructure failures raise SandboxError or are retried, never judged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from stepcoder.problems.types import Problem, Test
+from stepcoder.sandbox import Sandbox, SandboxConfig, SandboxError, Verdict
+
+STDIO = Problem(id="echo", prompt="", solution=None, tests=[Test("stdio", stdin="7\n", stdout="7\n")])
+
+
+def test_broken_test_code_is_a_sandbox_error() -> None:
+    broken = Problem(id="broken", prompt="", solution=None, tests=[Test("assert", code="assert f(1) ==")])
+    with Sandbox(SandboxConfig(workers=1)) as sb:
+        with pytest.raises(SandboxError, match="twice"):
+            sb.run(broken, "def f(x):\n    return x\n")
+        assert sb.run(STDIO, "print(input())\n").passed  # the pool was restarted and works
+
+
+def test_worker_killed_once_is_retried() -> None:
+    with Sandbox(SandboxConfig(workers=1, timeout_s=0.3, wall_factor=4.0, coverage=False)) as sb:
+        victim = sb.worker_pids[0]
+        killer = threading.Timer(0.4, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        start = time.monotonic()
+        result = sb.run(STDIO, "import time\ntime.sleep(10)\n")  # killed mid-run, then run again
+        killer.join()
+        assert result.verdict is Verdict.TIMEOUT and time.monotonic() - start < 10
+        assert sb.worker_pids[0] != victim
+
+
+def test_fail_fast_stops_at_first_failure() -> None:
+    three = Problem(id="three", prompt="", solution=None, tests=[Test("stdio", stdin="1\n", stdout="1\n")] * 3)
+    program = "while True:\n    pass\n"
+    with Sandbox(SandboxConfig(workers=1, timeout_s=0.3, coverage=False, fail_fast=True)) as sb:
+        result = sb.run(three, program)
+    assert result.verdict is Verdict.TIMEOUT and len(result.tests) == 1
+
+
+def test_without_namespaces_escaped_children_are_killed() -> None:
+    from stepcoder.sandbox.isolation import children_of
+
+    program = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n"
+               "    os._exit(0)\nprint(input())\n")
+    with Sandbox(SandboxConfig(workers=1, isolation="none", coverage=False)) as sb:
+        result = sb.run(STDIO, program)
+        assert result.passed and not result.isolation["pid_namespace"]
+        assert children_of(sb.worker_pids[0]) == []  # the subreaper found the grandchild
