@@ -1,0 +1,54 @@
+"""Metrics of one PPO step from the (all-process) rollout records, with the run-directory
+contract's flat keys (``verdict/PASS``, ``curriculum/stage_0``, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepcoder.sandbox.result import Verdict
+from stepcoder.trainer.experience import Rollout
+
+
+def rollout_record(r: Rollout) -> dict[str, Any]:
+    """What every process needs of a rollout after the step: small, picklable, JSON-able."""
+    masked = 1.0 - sum(r.fgo_mask) / max(len(r.fgo_mask), 1)
+    return {"problem_id": r.problem.id, "stage": r.stage, "prefix": r.prefix, "completion": r.completion,
+            "verdict": r.result.verdict.value, "reward": r.reward, "fgo_masked_fraction": round(masked, 4),
+            "tokens": len(r.completion_ids), "loss_tokens": sum(r.fgo_mask)}
+
+
+def rollout_metrics(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Reward, pass rate, verdict counts, FGO masked fraction over every rollout of the step."""
+    n = len(records)
+    out: dict[str, float] = {
+        "reward_mean": sum(r["reward"] for r in records) / n,
+        "pass_rate": sum(r["verdict"] == Verdict.PASS.value for r in records) / n,
+    }
+    for verdict in Verdict:
+        out[f"verdict/{verdict.value}"] = sum(r["verdict"] == verdict.value for r in records)
+    tokens = sum(r["tokens"] for r in records)
+    # token-weighted: the share of the policy loss's completion tokens that FGO removed
+    out["fgo/masked_fraction"] = 1.0 - sum(r["loss_tokens"] for r in records) / max(tokens, 1)
+    out["completion/mean_tokens"] = tokens / n
+    return out
+
+
+def curriculum_metrics(summary: dict[str, Any], max_stage: int) -> dict[str, float]:
+    """Problems per stage (stages 0..max_stage, zeros included) and the mean prefix fraction."""
+    counts = summary["stage_counts"]
+    out = {f"curriculum/stage_{s}": counts.get(str(s), 0) for s in range(max_stage + 1)}
+    out["curriculum/mean_prefix_fraction"] = summary["mean_prefix_fraction"]
+    out["curriculum/mean_stage"] = summary["mean_stage"]
+    return out
+
+
+def mean_over_processes(dicts: list[dict[str, float]]) -> dict[str, float]:
+    """Key-wise mean of the processes' scalar metrics (losses, entropies, KL)."""
+    keys = dicts[0].keys()
+    return {k: sum(d[k] for d in dicts) / len(dicts) for k in keys}
+
+
+def pick_samples(records: list[dict[str, Any]], step: int, n_per_problem: int, k: int) -> list[dict[str, Any]]:
+    """The first rollout of each of the first ``k`` problems of the step (diverse problems)."""
+    fields = ("problem_id", "stage", "prefix", "completion", "verdict", "reward", "fgo_masked_fraction")
+    return [{"step": step, **{f: records[i][f] for f in fields}} for i in range(0, len(records), n_per_problem)][:k]

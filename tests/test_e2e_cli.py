@@ -1,0 +1,43 @@
+"""End-to-end smoke run of the command line: ``stepcoder sft`` then ``stepcoder train`` (from
+the SFT model, then resumed), tiny sizes, real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+TINY = ["--config", "tiny", "--sampling.n", "2", "--sampling.max_new_tokens", "12", "--data.max_train_problems", "16",
+        "--training.problems_per_step", "2", "--ppo.minibatch_size", "4", "--sandbox.workers", "1",
+        "--training.progress_bar", "false", "--training.tensorboard", "false"]
+
+
+def stepcoder(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "stepcoder", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_sft_then_train_then_resume(tmp_path):
+    sft_dir, run_dir = tmp_path / "sft", tmp_path / "run"
+    out = stepcoder("sft", *TINY, "--output-dir", str(sft_dir), "--sft.epochs", "1", "--sft.batch_size", "8")
+    assert "model saved to" in out.stdout and (sft_dir / "config.json").is_file()
+    common = [*TINY, "--model.name_or_path", str(sft_dir), "--output-dir", str(run_dir), "--training.save_every", "1"]
+    stepcoder("train", *common, "--training.steps", "1", "--no-cccs")
+    out = stepcoder("train", *common, "--training.steps", "2", "--no-cccs", "--resume")
+    assert "PPO done: step 2" in out.stdout
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2]
+    assert (run_dir / "checkpoints" / "step-000002").is_dir() and (run_dir / "policy" / "config.json").is_file()
+
+
+def test_bad_flag_value_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "stepcoder", "train", "--config", "tiny", "--ppo.advantage", "group",
+                           "--sampling.n", "1", "--ppo.minibatch_size", "8", "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "sampling.n >= 2" in proc.stderr

@@ -1,0 +1,86 @@
+"""TrainConfig: cross-field validation, presets by name, the generated command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from stepcoder.config import ConfigError, config_from_dict, load_yaml
+from stepcoder.trainer.config import PRESET_DIR, TrainConfig, resolve_config_path
+
+PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def test_defaults_are_the_paper_values():
+    cfg = TrainConfig()
+    assert (cfg.ppo.policy_lr, cfg.ppo.critic_lr, cfg.ppo.kl_beta) == (5e-7, 1.5e-6, 0.05)
+    assert (cfg.sampling.n, cfg.sampling.temperature, cfg.sampling.top_p) == (16, 0.8, 0.9)
+
+
+@pytest.mark.parametrize("data, needle", [
+    ({"training": {"problems_per_step": 3}, "sampling": {"n": 2}, "ppo": {"minibatch_size": 4}}, "must divide the rollout batch"),
+    ({"ppo": {"advantage": "group"}, "sampling": {"n": 1}, "training": {"problems_per_step": 8}}, "needs sampling.n >= 2"),
+    ({"sandbox": {"coverage": False}}, "sandbox.coverage"),
+    ({"ppo": {"minibatch_size": 6, "grad_accum": 4}}, "not divisible by ppo.grad_accum"),
+    ({"ppo": {"advantage": "reinforce"}}, "must be one of gae, group"),
+])
+def test_cross_field_errors_say_why(data, needle):
+    with pytest.raises(ConfigError, match=needle):
+        config_from_dict(TrainConfig, data)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_loads(name):
+    cfg = load_yaml(TrainConfig, resolve_config_path(name))
+    assert cfg.training.steps > 0
+
+
+def test_presets_have_the_expected_ablations():
+    assert {"tiny", "tiny-no-cccs", "tiny-no-fgo", "tiny-vanilla-ppo", "tiny-group", "stepcoder-deepseek-6.7b"} <= set(PRESETS)
+    load = lambda name: load_yaml(TrainConfig, resolve_config_path(name))  # noqa: E731
+    assert load("tiny-no-cccs").curriculum.start_stage == 0 and load("tiny-no-cccs").fgo.enabled
+    assert load("tiny-no-fgo").fgo.enabled is False and load("tiny-no-fgo").curriculum.start_stage == "auto"
+    vanilla = load("tiny-vanilla-ppo")
+    assert vanilla.fgo.enabled is False and vanilla.curriculum.start_stage == 0
+    assert load("tiny-group").ppo.advantage == "group"
+    paper = load("stepcoder-deepseek-6.7b")
+    assert (paper.ppo.policy_lr, paper.ppo.critic_lr, paper.sampling.n, paper.sampling.max_new_tokens) == (5e-7, 1.5e-6, 16, 1024)
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(FileNotFoundError, match="tiny-group"):
+        resolve_config_path("no-such-preset")
+
+
+def test_command_line_flags_override_the_preset():
+    from stepcoder.cli import build_parser
+    from stepcoder.commands.train import ablation_overrides
+    from stepcoder.trainer.cli_args import resolve_train_config
+
+    args = build_parser().parse_args(["train", "--config", "tiny", "--ppo.policy_lr", "3e-4", "--no-cccs",
+                                      "--no-fgo", "--output-dir", "somewhere"])
+    cfg = resolve_train_config(args, **ablation_overrides(args))
+    assert cfg.ppo.policy_lr == 3e-4
+    assert cfg.curriculum.start_stage == 0 and cfg.fgo.enabled is False
+    assert cfg.training.output_dir == "somewhere"
+    assert cfg.model.name_or_path == "tiny"  # from the preset
+
+
+def _flat(cfg) -> dict:
+    from stepcoder.config import config_to_dict
+
+    return {f"{s}.{k}": v for s, section in config_to_dict(cfg).items() for k, v in section.items()}
+
+
+@pytest.mark.parametrize("base, variant, changed", [
+    ("tiny", "tiny-no-cccs", {"curriculum.start_stage"}),
+    ("tiny", "tiny-no-fgo", {"fgo.enabled"}),
+    ("tiny", "tiny-vanilla-ppo", {"curriculum.start_stage", "fgo.enabled"}),
+    ("tiny", "tiny-group", {"ppo.advantage", "ppo.whiten_advantages"}),
+    ("stepcoder-deepseek-6.7b", "stepcoder-deepseek-6.7b-no-cccs", {"curriculum.start_stage"}),
+    ("stepcoder-deepseek-6.7b", "stepcoder-deepseek-6.7b-no-fgo", {"fgo.enabled"}),
+    ("stepcoder-deepseek-6.7b", "stepcoder-deepseek-6.7b-vanilla-ppo", {"curriculum.start_stage", "fgo.enabled"}),
+])
+def test_ablation_presets_differ_only_where_intended(base, variant, changed):
+    a = _flat(load_yaml(TrainConfig, resolve_config_path(base)))
+    b = _flat(load_yaml(TrainConfig, resolve_config_path(variant)))
+    assert {k for k in a if a[k] != b[k]} == changed
