@@ -52,3 +52,37 @@ def test_without_namespaces_escaped_children_are_killed() -> None:
         result = sb.run(STDIO, program)
         assert result.passed and not result.isolation["pid_namespace"]
         assert children_of(sb.worker_pids[0]) == []  # the subreaper found the grandchild
+
+
+def test_package_under_tmp_still_imports_in_the_private_tmp(tmp_path_factory) -> None:
+    """A checkout or virtual environment under /tmp (a CI clone) stays importable although
+    the workers cover /tmp with their own tmpfs: the interpreter's paths are bound back in."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "stepcoder"
+    root = Path(tempfile.mkdtemp(prefix="stepcoder-under-tmp-", dir="/tmp"))
+    try:
+        shutil.copytree(src, root / "src" / "stepcoder", ignore=shutil.ignore_patterns("__pycache__", "assets", "data"))
+        script = (
+            "import sys; sys.path.insert(0, sys.argv[1])\n"
+            "import stepcoder; assert stepcoder.__file__.startswith(sys.argv[1]), stepcoder.__file__\n"
+            "from stepcoder.problems.types import Problem, Test\n"
+            "from stepcoder.sandbox import run_batch, SandboxConfig\n"
+            "p = Problem(id='x', prompt='', solution=None, tests=[Test(kind='stdio', stdin='2\\n', stdout='4\\n')])\n"
+            "[r] = run_batch([(p, 'import numpy\\nprint(int(input()) * 2)\\n')], SandboxConfig(workers=1))\n"
+            "print(r.verdict.value, r.isolation.get('private_tmp'))\n"
+        )
+        out = subprocess.run([sys.executable, "-c", script, str(root / "src")], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        verdict, _, private = out.stdout.strip().partition(" ")
+        assert verdict == "PASS"
+        if os.geteuid() == 0:  # as root the workers cover /tmp; the checkout must have been bound back in
+            assert "/tmp" in private
+        # the cleanup between programs empties the private /tmp but must not reach the kept checkout
+        assert (root / "src" / "stepcoder" / "sandbox" / "worker.py").is_file()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

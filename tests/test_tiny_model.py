@@ -110,3 +110,15 @@ def test_failed_build_leaves_no_folder(tmp_path):
     with pytest.raises(RuntimeError):
         build_atomically(tmp_path / "m", broken)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_replaces_a_folder_without_config(tmp_path):
+    stale = tmp_path / "m"
+    stale.mkdir()
+    (stale / "tokenizer.json").write_text("{}")  # left by something else: not a finished build
+
+    def build(tmp):
+        (tmp / "config.json").write_text("{}")
+
+    out = build_atomically(stale, build)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]

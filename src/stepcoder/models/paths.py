@@ -47,6 +47,15 @@ def _tiny_path() -> Path:
     return build_atomically(out, lambda tmp: tiny.build_tiny_model(tmp, seed=TINY_SEED))
 
 
+def _replace_incomplete(out: Path) -> None:
+    """Remove a folder at ``out`` that holds no ``config.json``: it is not a finished build
+    (e.g. files written there by an older version or by hand), and ``os.rename`` cannot
+    replace a non-empty folder."""
+    if out.is_dir() and not (out / "config.json").exists():
+        logger.warning("replacing incomplete model folder %s", out)
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def build_atomically(out: Path, build: Callable[[Path], object]) -> Path:
     """Run ``build(tmp_dir)`` and rename the result to ``out`` unless ``out`` exists; an
     interrupted or concurrent build never leaves a half-written folder at ``out``."""
@@ -58,6 +67,7 @@ def build_atomically(out: Path, build: Callable[[Path], object]) -> Path:
         build(tmp)
         tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary shared folder
         try:
+            _replace_incomplete(out)
             os.rename(tmp, out)
         except OSError:  # another process finished first: keep its folder
             if not (out / "config.json").exists():

@@ -63,7 +63,7 @@ def enter_worker_namespaces(mode: str) -> dict[str, Any]:
     root = os.geteuid() == 0
     iso: dict[str, Any] = {
         "mode": mode, "root": root, "network_namespace": False, "mount_namespace": False,
-        "private_tmp": False, "pid_namespace": False, "uid_drop": False,
+        "private_tmp": False, "kept_in_tmp": [], "pid_namespace": False, "uid_drop": False,
         "rlimits": ["CPU", "AS", "FSIZE", "NPROC", "CORE"], "process_group": True,
         "subreaper": False, "clean_env": True, "workdir": True,
     }
@@ -73,9 +73,7 @@ def enter_worker_namespaces(mode: str) -> dict[str, Any]:
     if _try(unshare, CLONE_NEWNET | CLONE_NEWNS):
         iso["network_namespace"] = iso["mount_namespace"] = True
         _mount("none", "/", None, MS_REC | MS_PRIVATE, None)  # our tmpfs mounts stay ours
-        mounted = [d for d in PRIVATE_TMP_DIRS if os.path.isdir(d) and _try(
-            _mount, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")]
-        iso["private_tmp"] = mounted
+        iso["private_tmp"], iso["kept_in_tmp"] = mount_private_tmp(interpreter_paths())
     iso["pid_namespace"] = _probe_pid_namespace()
     # the test uid must be able to read the interpreter (pyenv under /root is mode 700)
     if not _blocked_paths(interpreter_paths()):
@@ -87,6 +85,43 @@ def enter_worker_namespaces(mode: str) -> dict[str, Any]:
         except OSError:
             pass
     return iso
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def mount_private_tmp(keep: list[str]) -> tuple[list[str], list[str]]:
+    """Cover /tmp, /var/tmp and /dev/shm with fresh tmpfs mounts, except that the paths in
+    ``keep`` (the interpreter, a virtual environment or a checkout that lives under /tmp, as
+    in a CI clone) are bound back in, so the worker can still import what it needs.
+    /dev/shm goes first: it stages the kept paths while the others are covered.
+    Returns the covered directories and the paths bound back into them (which the cleanup
+    between programs must never touch)."""
+    order = sorted(PRIVATE_TMP_DIRS, key=lambda d: d != "/dev/shm")
+    mounted: list[str] = []
+    kept: list[str] = []
+    for directory in order:
+        if not os.path.isdir(directory):
+            continue
+        inside = [p for p in keep if _under(p, directory)]
+        if inside and ("/dev/shm" not in mounted or directory == "/dev/shm"):
+            continue  # nowhere to stage them: leave this directory shared rather than break imports
+        staged = []
+        for i, path in enumerate(inside):
+            stage = f"/dev/shm/.keep-{len(mounted)}-{i}"
+            os.makedirs(stage, exist_ok=True)
+            _mount(path, stage, None, MS_BIND | MS_REC, None)
+            staged.append((stage, path))
+        if not _try(_mount, "tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m"):
+            continue
+        for stage, path in staged:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(stage, path, None, MS_MOVE, None)
+            os.rmdir(stage)
+            kept.append(path)
+        mounted.append(directory)
+    return mounted, kept
 
 
 def interpreter_paths() -> list[str]:

@@ -6,6 +6,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -45,9 +46,11 @@ class _Worker:
     """One warm worker process and its two pipes."""
 
     def __init__(self, config: SandboxConfig):
+        # the worker's stderr goes to a file so that a failed start can say why
+        self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "stepcoder.sandbox.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=worker_env(), close_fds=True, cwd="/", start_new_session=True,
+            stderr=self.stderr, env=worker_env(), close_fds=True, cwd="/", start_new_session=True,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.wfd, self.rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
@@ -56,7 +59,9 @@ class _Worker:
             hello = protocol.recv(self.rfd, _START_TIMEOUT_S)
         except (OSError, EOFError, TimeoutError) as exc:
             self.close()
-            raise SandboxError(f"sandbox worker failed to start: {exc}") from exc
+            self.stderr.seek(0)
+            tail = self.stderr.read()[-2000:].decode(errors="replace").strip()
+            raise SandboxError(f"sandbox worker failed to start: {exc}" + (f"\n{tail}" if tail else "")) from exc
         self.isolation: dict[str, Any] = hello["isolation"]
 
     def request(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:

@@ -58,10 +58,22 @@ def _rmtree(path: str) -> None:
         shutil.rmtree(path, onerror=make_writable)
 
 
-def _clear_private_tmp(dirs: list[str]) -> None:
+def _clear_private_tmp(dirs: list[str], keep: list[str]) -> None:
+    """Empty the private tmpfs directories, except the interpreter paths bound back into
+    them (a checkout or venv under /tmp): removing those would delete the real files."""
     for d in dirs:
-        for entry in os.scandir(d):
-            _rmtree(entry.path)
+        _clear_dir(d, keep)
+
+
+def _clear_dir(directory: str, keep: list[str]) -> None:
+    for entry in os.scandir(directory):
+        path = entry.path
+        if path in keep or os.path.ismount(path):
+            continue
+        if any(k.startswith(path + "/") for k in keep):
+            _clear_dir(path, keep)  # an ancestor of a kept path: clear beside it
+        else:
+            _rmtree(path)
 
 
 def run_job(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +93,7 @@ def run_job(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ctx: d
         return _run_in_supervisor(job, cfg, iso, ctx)
     finally:
         _rmtree(workdir)
-        _clear_private_tmp(iso["private_tmp"] or [])
+        _clear_private_tmp(iso["private_tmp"] or [], iso.get("kept_in_tmp", []))
 
 
 def _run_in_supervisor(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:

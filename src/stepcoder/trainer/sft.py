@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -48,7 +49,7 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, device) -> tuple[torch
     return -masked_mean(logp, mask), int(mask.sum())
 
 
-def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None, logger_factory=None) -> dict[str, float]:
+def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None) -> dict[str, float]:
     """Train ``cfg.model`` on the canonical solutions of ``cfg.data.train_path``; save an HF
     folder (weights + tokenizer, LoRA merged) at ``output_dir``. Returns the final metrics."""
     from stepcoder.config import save_yaml
@@ -101,7 +102,7 @@ def _sft_step(model, optimizer, batch, cfg: TrainConfig, pad_id: int, accelerato
     total_tokens = sum(len(e.target_ids) for e in batch)
     loss_sum = 0.0
     for i, part in enumerate(parts):
-        ctx = accelerator.no_sync(model) if i < len(parts) - 1 and accelerator.num_processes > 1 else _null()
+        ctx = accelerator.no_sync(model) if i < len(parts) - 1 and accelerator.num_processes > 1 else nullcontext()
         with ctx:
             loss, tokens = sft_loss(model, part, pad_id, accelerator.device)
             weight = tokens / total_tokens  # token-mean over the whole batch (see update.py)
@@ -112,12 +113,6 @@ def _sft_step(model, optimizer, batch, cfg: TrainConfig, pad_id: int, accelerato
     optimizer.zero_grad(set_to_none=True)
     seconds = time.perf_counter() - start
     return {"loss": loss_sum, "grad_norm": float(norm), "perf/tokens_per_s": total_tokens / seconds, "time/step": seconds}
-
-
-def _null():
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 def save_pretrained(model, tokenizer, out: Path) -> None:
