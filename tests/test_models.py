@@ -12,7 +12,8 @@ transformers = pytest.importorskip("transformers")
 from stepcoder.models import ModelConfig  # noqa: E402
 from stepcoder.models.critic import Critic, load_critic  # noqa: E402
 from stepcoder.models.forward import (critic_values, naive_log_softmax, position_ids_from_mask,  # noqa: E402
-                                      selective_log_softmax, token_entropy, token_logprobs)
+                                      selective_log_softmax, selective_log_softmax_and_entropy, token_entropy,
+                                      token_logprobs)
 from stepcoder.models.load import decoder_of, load_policy, load_tokenizer  # noqa: E402
 from stepcoder.models.reference import ReferencePolicy, reference_logprobs  # noqa: E402
 from stepcoder.models.tiny import build_tiny_model  # noqa: E402
@@ -108,6 +109,38 @@ def test_token_entropy_hand_values():
     assert torch.allclose(token_entropy(x, chunk_elements=7), -(p * p.log()).sum(-1), atol=1e-6)
 
 
+def test_selective_log_softmax_and_entropy_match_the_full_computation():
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(3, 5, 11, generator=g) * 3
+    index = torch.randint(0, 11, (3, 5), generator=g)
+    logp, ent = selective_log_softmax_and_entropy(logits, index, 0.7, chunk_elements=2 * 11)  # 2 rows per chunk
+    full = torch.log_softmax(logits / 0.7, -1)
+    assert torch.allclose(logp, full.gather(-1, index[..., None]).squeeze(-1), atol=1e-6)
+    assert torch.allclose(ent, -(full.exp() * full).sum(-1), atol=1e-5)
+    assert torch.allclose(token_entropy(logits, temperature=0.7), ent, atol=1e-5)
+    assert selective_log_softmax_and_entropy(logits, index, entropy=False)[1] is None
+
+
+def test_trainer_logprobs_and_entropy_chunked_equal_unchunked(tiny_dir, batch):
+    from stepcoder.trainer.forward import logprobs_and_entropy
+
+    model = load_policy(ModelConfig(name_or_path=tiny_dir)).eval()
+    ids, mask = batch
+    action = torch.zeros(ids.shape[0], ids.shape[1] - 1)
+    action[:, -4:] = 1
+    vocab = model.config.vocab_size
+    one_row = logprobs_and_entropy(model, ids, mask, action, 0.8, chunk_elements=vocab)  # one row at a time
+    whole = logprobs_and_entropy(model, ids, mask, action, 0.8, chunk_elements=10 ** 9)  # one chunk
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=position_ids_from_mask(mask)).logits[:, :-1]
+    full = torch.log_softmax(logits.float() / 0.8, -1)
+    want_logp = full.gather(-1, ids[:, 1:, None]).squeeze(-1) * action
+    want_ent = -(full.exp() * full).sum(-1) * action
+    for logp, ent in (one_row, whole):
+        assert torch.allclose(logp, want_logp, atol=1e-5) and torch.allclose(ent, want_ent, atol=1e-5)
+    assert torch.allclose(one_row[0], whole[0], atol=1e-6)
+    assert (one_row[1][:, -4:] > 0).all() and torch.equal(one_row[1][:, :-4], torch.zeros_like(one_row[1][:, :-4]))
+
+
 # ---------------------------------------------------------------- token_logprobs
 
 def test_position_ids_from_left_padding():
@@ -198,6 +231,47 @@ def test_critic_save_and_reload_gives_the_same_values(tiny_dir, batch, tmp_path,
     after = Critic.from_pretrained(tmp_path).eval()(ids, mask)
     assert not torch.equal(before, torch.zeros_like(before))
     assert torch.allclose(before, after, atol=1e-5)
+
+
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_critic_training_checkpoint_holds_only_what_trains(tiny_dir, batch, tmp_path, lora_r):
+    from stepcoder.trainer.checkpoint import load_checkpoint, save_checkpoint
+
+    cfg = ModelConfig(name_or_path=tiny_dir, lora_r=lora_r)
+    critic = load_critic(cfg).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        critic.value_head.weight.normal_(std=0.1)
+        for p in critic.parameters():
+            if p.requires_grad:
+                p.add_(0.01 * torch.randn_like(p))
+    path = save_checkpoint(tmp_path, 1, models={"critic": critic})
+    from safetensors.torch import load_file
+
+    files = sorted(f.name for f in (path / "models" / "critic").iterdir())
+    saved = load_file(str(path / "models" / "critic" / "checkpoint_state.safetensors"))
+    trainable = {k for k, p in critic.named_parameters() if p.requires_grad}
+    backbone_params = sum(p.numel() for p in critic.backbone.parameters())
+    saved_numel = sum(t.numel() for t in saved.values())
+    assert files == ["checkpoint_state.safetensors"]
+    if lora_r:  # adapter + head: a small fraction of the body, and no frozen base weight
+        assert set(saved) == trainable and all("lora_" in k or k.startswith("value_head.") for k in saved)
+        assert saved_numel < backbone_params / 10
+    else:  # full fine-tuning: every backbone weight is there
+        assert saved_numel == backbone_params + critic.value_head.weight.numel() + 1
+    ids, mask = batch
+    restored = load_critic(cfg).eval()
+    assert not torch.allclose(restored(ids, mask), critic(ids, mask))
+    load_checkpoint(path, models={"critic": restored}, restore_rng=False)
+    assert torch.equal(restored(ids, mask), critic(ids, mask))
+
+
+def test_shared_backbone_critic_checkpoint_is_the_head_alone(tiny_dir):
+    policy = load_policy(ModelConfig(name_or_path=tiny_dir))
+    critic = load_critic(ModelConfig(name_or_path=tiny_dir, critic_shares_backbone=True), policy)
+    assert set(critic.checkpoint_state()) == {"value_head.weight", "value_head.bias"}
+    with pytest.raises(RuntimeError, match="missing"):
+        critic.load_checkpoint_state({"value_head.weight": torch.zeros(1, 256)})
 
 
 # ---------------------------------------------------------------- reference

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 from stepcoder.cli import main
-from stepcoder.report import write_comparison, write_eval_report, write_run_report
+from stepcoder.report import render_fgo_sample, write_comparison, write_eval_report, write_run_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +34,8 @@ def make_run(root: Path, name: str, steps: int = 12, slope: float = 1.0) -> Path
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fake_metrics(steps, slope)))
     samples = [
         {"step": 1, "problem_id": "p-first", "stage": 1, "prefix": "def f(x):\n", "completion": "    return x\n",
-         "verdict": "WRONG_ANSWER", "reward": -0.3, "fgo_masked_fraction": 0.5},
+         "verdict": "WRONG_ANSWER", "reward": -0.3, "fgo_masked_fraction": 0.5,
+         "completion_tokens": ["    return", " x", "\n", ""], "fgo_mask": [1, 1, 0, 0]},
         {"step": steps, "problem_id": "p-last", "stage": 0, "prefix": "", "completion": "print(42)\n",
          "verdict": "PASS", "reward": 1.0, "fgo_masked_fraction": 0.0},
     ]
@@ -98,3 +99,37 @@ def test_cli_report(tmp_path, capsys):
     assert (runs[0] / "report.md").exists() and (runs[1] / "report.md").exists()
     assert (tmp_path / "out" / "comparison.md").exists()
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_render_fgo_sample_wraps_runs_of_masked_tokens():
+    sample = {"completion_tokens": ["if", " x", ":\n", "    a()", "\n", "else", ":\n", "    b()", "\n"],
+              "fgo_mask": [1, 1, 1, 0, 0, 1, 1, 1, 1]}
+    assert render_fgo_sample(sample) == "if x:\n[[    a()\n]]else:\n    b()\n"
+    assert render_fgo_sample({"completion_tokens": ["a", "b"], "fgo_mask": [0, 0]}) == "[[ab]]"
+    assert render_fgo_sample({"completion_tokens": ["a", ""], "fgo_mask": [1, 0]}) == "a"  # an eos adds no text
+
+
+def test_render_fgo_sample_refuses_a_mask_it_cannot_place():
+    import pytest
+
+    with pytest.raises(ValueError, match="2 completion tokens but 3 mask values"):
+        render_fgo_sample({"completion_tokens": ["a", "b"], "fgo_mask": [1, 0, 1]})
+    with pytest.raises(ValueError, match="no completion_tokens"):
+        render_fgo_sample({"completion": "x"})
+
+
+def test_run_report_shows_one_sample_with_its_fgo_mask(tmp_path):
+    text = write_run_report(make_run(tmp_path, "fgo-run", steps=3)).read_text()
+    section = text.split("## FGO mask of one sample", 1)[1]
+    assert "problem `p-first`" in section and "2 of 4 completion tokens" in section
+    assert "    return x[[\n]]" in section
+
+
+def test_completion_token_texts_join_back_to_the_text():
+    from stepcoder.trainer.step_metrics import completion_token_texts
+
+    # "é" is 2 bytes: two byte tokens share the span (4, 5); the eos is clipped to the end
+    text = "x = é\n"
+    pieces = completion_token_texts(text, [(0, 1), (1, 3), (3, 4), (4, 5), (4, 5), (5, 6), (6, 6)])
+    assert pieces == ["x", " =", " ", "é", "", "\n", ""]
+    assert "".join(pieces) == text

@@ -119,3 +119,29 @@ def test_no_isolation_mode_still_judges() -> None:
         result = sb.run_batch([(DOUBLE, "print(2 * int(input()))\n"), (DOUBLE, "while True: pass\n")])
         assert [r.verdict for r in result] == [Verdict.PASS, Verdict.TIMEOUT]
         assert not result[0].isolation["pid_namespace"] and not result[0].isolation["uid_drop"]
+
+
+NO_TESTS = Problem(id="no-tests", prompt="", solution=None, tests=[])
+
+
+@pytest.mark.parametrize("program, verdict", [
+    ("def f(x)\n    return x\n", Verdict.COMPILE_ERROR),
+    ("print(1\n", Verdict.COMPILE_ERROR),
+    ("def f(x):\n    return x\n", Verdict.PASS),
+    ("raise SystemExit(3)\n", Verdict.PASS),  # nothing runs without a test: only compiling is checked
+])
+def test_problem_without_tests_is_only_compiled(sandbox, program, verdict) -> None:
+    result = sandbox.run(NO_TESTS, program)
+    assert result.verdict is verdict and result.tests == []
+    if verdict is Verdict.PASS:
+        assert (result.error_type, result.error_message, result.error_line) == (None, None, None)
+    else:
+        assert result.error_type == "SyntaxError" and result.error_line == 1
+
+
+def test_problem_without_tests_without_namespaces() -> None:
+    # the per-program supervisor path (no PID namespace) compiles too
+    with Sandbox(SandboxConfig(workers=1, isolation="none", coverage=False)) as sb:
+        bad, good = sb.run_batch([(NO_TESTS, "x = = 1\n"), (NO_TESTS, "x = 1\n")])
+        assert (bad.verdict, good.verdict) == (Verdict.COMPILE_ERROR, Verdict.PASS)
+        assert bad.error_line == 1 and good.error_message is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from stepcoder.config import ConfigError, config_from_dict, load_yaml
@@ -84,3 +87,40 @@ def test_ablation_presets_differ_only_where_intended(base, variant, changed):
     a = _flat(load_yaml(TrainConfig, resolve_config_path(base)))
     b = _flat(load_yaml(TrainConfig, resolve_config_path(variant)))
     assert {k for k in a if a[k] != b[k]} == changed
+
+
+def test_importing_the_config_does_not_import_torch():
+    # The CLI is generated from TrainConfig; torch costs about a second to import.
+    code = ("import sys; from stepcoder.trainer.config import TrainConfig; "
+            "from stepcoder.rl.rewards import RewardConfig; print('torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip() == "False"
+
+
+def test_rl_exports_still_resolve_lazily():
+    import stepcoder.rl as rl
+    from stepcoder.rl import RewardConfig, masked_mean
+    from stepcoder.rl.masked import masked_mean as direct
+
+    assert masked_mean is direct and RewardConfig().pass_reward == 1.0
+    assert set(rl.__all__) >= {"RolloutBatch", "compute_gae", "verdict_reward", "masked_whiten"}
+    assert all(getattr(rl, name) is not None for name in rl.__all__)
+    with pytest.raises(AttributeError):
+        rl.no_such_name
+
+
+def test_autocast_bf16_is_wired_to_mixed_precision():
+    cfg = config_from_dict(TrainConfig, {"model": {"autocast_bf16": True}})
+    assert cfg.training.mixed_precision == "bf16"  # the value the trainer hands to accelerate
+    agreeing = config_from_dict(TrainConfig, {"model": {"autocast_bf16": True}, "training": {"mixed_precision": "bf16"}})
+    assert agreeing.training.mixed_precision == "bf16"
+    assert config_from_dict(TrainConfig, {}).training.mixed_precision == "no"
+
+
+@pytest.mark.parametrize("data, needle", [
+    ({"model": {"autocast_bf16": True}, "training": {"mixed_precision": "fp16"}}, "set one of them"),
+    ({"training": {"mixed_precision": "bfloat16"}}, "must be one of no, fp16, bf16"),
+])
+def test_mixed_precision_conflicts_are_errors(data, needle):
+    with pytest.raises(ConfigError, match=needle):
+        config_from_dict(TrainConfig, data)

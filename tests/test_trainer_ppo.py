@@ -75,6 +75,10 @@ def test_ppo_modes_run_log_and_checkpoint(tmp_path, mode):
     samples = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
     assert samples and set(samples[0]) >= {"step", "problem_id", "stage", "prefix", "completion", "verdict",
                                            "reward", "fgo_masked_fraction"}
+    for s in samples:  # the per-token FGO mask is logged and agrees with the masked fraction
+        assert len(s["completion_tokens"]) == len(s["fgo_mask"]) > 0 and set(s["fgo_mask"]) <= {0, 1}
+        assert 1 - sum(s["fgo_mask"]) / len(s["fgo_mask"]) == pytest.approx(s["fgo_masked_fraction"], abs=1e-4)
+        assert s["completion"] in "".join(s["completion_tokens"]) or s["completion"] == ""
     assert (tmp_path / "checkpoints" / f"step-{steps:06d}" / "state.json").is_file()
     assert (tmp_path / "policy" / "config.json").is_file()
     assert (tmp_path / "config.yaml").is_file()

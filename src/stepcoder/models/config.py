@@ -24,7 +24,8 @@ class ModelConfig:
     gradient_checkpointing: bool = field(default=False, metadata={
         "help": "recompute activations in the backward pass to save memory"})
     autocast_bf16: bool = field(default=False, metadata={
-        "help": "compute forward passes in bfloat16 under torch.autocast on GPU (weights stay float32)"})
+        "help": "compute forward passes in bfloat16 autocast on GPU (weights stay float32); in training "
+                "the same as training.mixed_precision=bf16, which is the switch the trainer reads"})
     critic_name_or_path: str | None = field(default=None, metadata={
         "help": "checkpoint of the critic backbone; default: the policy checkpoint (paper §1)"})
     critic_shares_backbone: bool = field(default=False, metadata={

@@ -48,6 +48,36 @@ class Critic(nn.Module):
         """The value head alone (what a critic optimiser should own when the backbone is shared)."""
         return list(self.value_head.parameters())
 
+    def checkpoint_state(self) -> dict[str, torch.Tensor]:
+        """What a training checkpoint must hold to restore this critic in place: the value
+        head, plus the backbone's LoRA adapter when the backbone is a peft model (its frozen
+        base is the checkpoint it was loaded from), or the whole backbone when it is fully
+        fine-tuned; nothing of a backbone shared with the policy (the policy's checkpoint
+        holds it). Keys are ``named_parameters`` / ``state_dict`` names."""
+        state = {f"value_head.{k}": v for k, v in self.value_head.state_dict().items()}
+        if self.shares_backbone:
+            return {k: v.detach().contiguous() for k, v in state.items()}
+        if is_peft(self.backbone):
+            state.update({f"backbone.{k}": p for k, p in self.backbone.named_parameters() if p.requires_grad})
+        else:
+            # named_parameters lists a tied tensor once (no shared storage in safetensors);
+            # persistent buffers complete the state_dict of a fully fine-tuned body.
+            state.update({f"backbone.{k}": p for k, p in self.backbone.named_parameters()})
+            names = set(self.backbone.state_dict())
+            state.update({f"backbone.{k}": b for k, b in self.backbone.named_buffers() if k in names})
+        return {k: v.detach().contiguous() for k, v in state.items()}
+
+    def load_checkpoint_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy a ``checkpoint_state()`` back in place; the keys must match exactly."""
+        expected = self.checkpoint_state()
+        if set(state) != set(expected):
+            raise RuntimeError(f"critic checkpoint does not match the critic: missing {sorted(set(expected) - set(state))}, "
+                               f"unexpected {sorted(set(state) - set(expected))}")
+        targets = {**dict(self.named_parameters()), **dict(self.named_buffers())}
+        with torch.no_grad():
+            for name, tensor in state.items():
+                targets[name].copy_(tensor)
+
     def save_pretrained(self, out_dir: str | Path) -> None:
         """Value head + ``critic.json``; the backbone too unless it is the policy's."""
         out = Path(out_dir)

@@ -23,25 +23,45 @@ def position_ids_from_mask(attention_mask_BT: torch.Tensor) -> torch.Tensor:
     return pos_BT.clamp_min(0)
 
 
+def _float_row_chunks(logits_BTV: torch.Tensor, temperature: float, chunk_elements: int):
+    """(start row, float32 chunk of rows / temperature) over the flattened (B * T, V) logits:
+    at most ``chunk_elements`` float32 logits exist beyond the input at any time."""
+    V = logits_BTV.shape[-1]
+    flat_NV = logits_BTV.reshape(-1, V)
+    rows = max(1, chunk_elements // V)
+    for start in range(0, flat_NV.shape[0], rows):
+        chunk_nV = flat_NV[start:start + rows].float()
+        yield start, (chunk_nV / temperature if temperature != 1.0 else chunk_nV)
+
+
 def selective_log_softmax(logits_BTV: torch.Tensor, index_BT: torch.Tensor, temperature: float = 1.0,
                           chunk_elements: int = CHUNK_ELEMENTS) -> torch.Tensor:
     """log softmax(logits / temperature)[index] in float32, without building a second (B, T, V)
     tensor: rows are processed in chunks, each as logit[index] - logsumexp(logits) (TRL
     ``selective_log_softmax`` idea). Differentiable."""
-    B, T, V = logits_BTV.shape
-    flat_NV = logits_BTV.reshape(B * T, V)
+    return selective_log_softmax_and_entropy(logits_BTV, index_BT, temperature, chunk_elements, entropy=False)[0]
+
+
+def selective_log_softmax_and_entropy(logits_BTV: torch.Tensor, index_BT: torch.Tensor, temperature: float = 1.0,
+                                      chunk_elements: int = CHUNK_ELEMENTS, entropy: bool = True
+                                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(log-probs of ``index``, entropy) of softmax(logits / temperature), both (B, T) float32,
+    from one pass over row chunks (entropy ``None`` when ``entropy=False``). The only place
+    full-vocabulary float32 rows are built, so memory stays at one chunk whatever B and T."""
+    B, T, _ = logits_BTV.shape
     index_N = index_BT.reshape(B * T)
-    rows = max(1, chunk_elements // V)
-    out = []
-    for start in range(0, B * T, rows):
-        chunk_nV = flat_NV[start:start + rows].float()
-        if temperature != 1.0:
-            chunk_nV = chunk_nV / temperature
-        picked_n = chunk_nV.gather(-1, index_N[start:start + rows, None]).squeeze(-1)
-        out.append(picked_n - torch.logsumexp(chunk_nV, dim=-1))
-    if not out:
-        return logits_BTV.new_zeros((B, T), dtype=torch.float32)
-    return torch.cat(out).reshape(B, T)
+    logps, ents = [], []
+    for start, chunk_nV in _float_row_chunks(logits_BTV, temperature, chunk_elements):
+        lse_n = torch.logsumexp(chunk_nV, dim=-1)
+        picked_n = chunk_nV.gather(-1, index_N[start:start + chunk_nV.shape[0], None]).squeeze(-1)
+        logps.append(picked_n - lse_n)
+        if entropy:
+            logp_nV = chunk_nV - lse_n[:, None]
+            ents.append(-(logp_nV.exp() * logp_nV).sum(-1))
+    if not logps:
+        empty = logits_BTV.new_zeros((B, T), dtype=torch.float32)
+        return empty, (empty.clone() if entropy else None)
+    return torch.cat(logps).reshape(B, T), (torch.cat(ents).reshape(B, T) if entropy else None)
 
 
 def naive_log_softmax(logits_BTV: torch.Tensor, index_BT: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -77,15 +97,11 @@ def token_logprobs(model: nn.Module, input_ids: torch.Tensor, attention_mask: to
     return logp_BT
 
 
-def token_entropy(logits: torch.Tensor, chunk_elements: int = CHUNK_ELEMENTS) -> torch.Tensor:
-    """Entropy of softmax(logits) over the last dimension, float32, shape ``logits.shape[:-1]``;
-    computed in row chunks like ``selective_log_softmax``."""
-    V = logits.shape[-1]
-    flat_NV = logits.reshape(-1, V)
-    rows = max(1, chunk_elements // V)
+def token_entropy(logits: torch.Tensor, chunk_elements: int = CHUNK_ELEMENTS, temperature: float = 1.0) -> torch.Tensor:
+    """Entropy of softmax(logits / temperature) over the last dimension, float32, shape
+    ``logits.shape[:-1]``; computed in row chunks like ``selective_log_softmax``."""
     out = []
-    for start in range(0, flat_NV.shape[0], rows):
-        chunk_nV = flat_NV[start:start + rows].float()
+    for _, chunk_nV in _float_row_chunks(logits, temperature, chunk_elements):
         logp_nV = torch.log_softmax(chunk_nV, dim=-1)
         out.append(-(logp_nV.exp() * logp_nV).sum(-1))
     if not out:

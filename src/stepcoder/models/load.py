@@ -85,7 +85,9 @@ def decoder_of(model: nn.Module) -> nn.Module:
 
 def autocast(cfg: ModelConfig, device: torch.device | str) -> contextlib.AbstractContextManager:
     """``torch.autocast`` to bfloat16 when ``cfg.autocast_bf16`` and ``device`` is a GPU, else a
-    no-op (CPU autocast is slow and changes results, so it is never used implicitly)."""
+    no-op (CPU autocast is slow and changes results, so it is never used implicitly). The
+    trainer does not use this: it runs under accelerate's ``training.mixed_precision``, which
+    ``TrainConfig`` sets to ``bf16`` when ``autocast_bf16`` is true."""
     if cfg.autocast_bf16 and torch.device(device).type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()

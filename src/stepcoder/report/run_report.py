@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stepcoder.report import plots
+from stepcoder.report.fgo_view import render_fgo_sample
 from stepcoder.report.io import read_jsonl, run_name, series
 from stepcoder.report.markdown import image, table
 
@@ -69,6 +70,20 @@ def sample_section(samples: list[dict[str, Any]], per_end: int = 2) -> str:
     return "\n\n".join(parts)
 
 
+def fgo_section(samples: list[dict[str, Any]]) -> str | None:
+    """One logged sample's completion with its FGO-masked tokens in ``[[ ]]``: the last one
+    with a masked token, else the last one with a mask; ``None`` when no sample has a mask."""
+    with_mask = [s for s in samples if s.get("completion_tokens") is not None and s.get("fgo_mask") is not None
+                 and len(s["completion_tokens"]) == len(s["fgo_mask"])]
+    if not with_mask:
+        return None
+    s = ([s for s in with_mask if 0 in s["fgo_mask"]] or with_mask)[-1]
+    masked = len(s["fgo_mask"]) - sum(s["fgo_mask"])
+    head = (f"Step {s.get('step')}, problem `{s.get('problem_id')}`, verdict **{s.get('verdict')}**: "
+            f"{masked} of {len(s['fgo_mask'])} completion tokens left out of the policy loss, shown in `[[ ]]`.")
+    return head + "\n\n```text\n" + render_fgo_sample(s).rstrip() + "\n```"
+
+
 def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Write ``report.md`` and ``plots/*.png`` of a training run; returns the report path."""
     run_dir = Path(run_dir)
@@ -84,7 +99,11 @@ def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None) -> 
              "## Key figures", "", key_figures(metrics), "", "## Plots", ""]
     for title, path in made:
         lines += [f"### {title}", "", image(title, str(path.relative_to(out_dir))), ""]
-    lines += ["## Sampled programs", "", sample_section(read_jsonl(run_dir / "samples.jsonl")), ""]
+    samples = read_jsonl(run_dir / "samples.jsonl")
+    lines += ["## Sampled programs", "", sample_section(samples), ""]
+    fgo = fgo_section(samples)
+    if fgo is not None:
+        lines += ["## FGO mask of one sample", "", fgo, ""]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     return report

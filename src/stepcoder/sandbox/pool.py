@@ -183,7 +183,7 @@ class Sandbox:
 
     def _request(self, k: int, job: dict[str, Any]) -> dict[str, Any]:
         """Send a job to worker k; if the worker dies or breaks, restart it and retry once."""
-        timeout = len(job["tests"]) * (self.config.wall_timeout_s + 1.0) + _SLACK_S
+        timeout = max(len(job["tests"]), 1) * (self.config.wall_timeout_s + 1.0) + _SLACK_S
         failure = ""
         for attempt in range(2):
             try:

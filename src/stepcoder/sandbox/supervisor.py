@@ -16,7 +16,7 @@ import traceback
 from typing import Any, NoReturn
 
 from stepcoder.sandbox import isolation
-from stepcoder.sandbox.child import REPORT_FD, compile_tests, run_test
+from stepcoder.sandbox.child import COMPILE_CHECK, REPORT_FD, compile_tests, run_test
 from stepcoder.sandbox.config import SandboxConfig
 
 _STDERR_TAIL = 2000
@@ -46,6 +46,8 @@ def supervise(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ctx:
 def run_program(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     """Raw observations of every test (or a compile error, reported by the first test)."""
     compile_tests(job)
+    if not job["tests"]:
+        return _compile_check(job, cfg, iso, ctx)
     tests = []
     for test in job["tests"]:
         raw = _run_one(job, test, cfg, iso, ctx, cfg.coverage)
@@ -60,6 +62,20 @@ def run_program(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ct
         if cfg.fail_fast and _failed_regardless_of_answer(raw):
             break
     return {"tests": tests}
+
+
+def _compile_check(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    """A problem without tests still compiles its program (in a limited test process, like a
+    test would): a compile error, or a compiler that could not finish within the limits, is
+    reported as a compile error; otherwise there are no test observations (the program passes)."""
+    raw = _run_one(job, {"kind": COMPILE_CHECK}, cfg, iso, ctx, False)
+    if raw["report"].startswith('{"status": "compile_error"'):
+        return {"compile_error": json.loads(raw["report"])}
+    if raw["report"] != '{"status": "ok"}':
+        why = ("timed out" if _timed_out(raw) else
+               f"was killed by signal {raw['signal']}" if raw["signal"] is not None else f"exited with code {raw['exit_code']}")
+        return {"compile_error": {"error_type": "CompileCheckFailed", "message": f"compiling the program {why}", "line": None}}
+    return {"tests": []}
 
 
 def _timed_out(raw: dict[str, Any]) -> bool:

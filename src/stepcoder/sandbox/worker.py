@@ -102,7 +102,7 @@ def _run_in_supervisor(job: dict[str, Any], cfg: SandboxConfig, iso: dict[str, A
         pid = os.fork()
         if pid == 0:
             supervise(job, cfg, iso, ctx, reply_fd)
-        deadline = len(job["tests"]) * 2 * (cfg.wall_timeout_s + 1.0) + _SLACK_S
+        deadline = max(len(job["tests"]), 1) * 2 * (cfg.wall_timeout_s + 1.0) + _SLACK_S
         finished, status = _wait(pid, deadline)
         # the supervisor cleaned up after each test; a /proc scan only if it was killed
         isolation.kill_descendants(False) if not finished else isolation.reap_zombies()

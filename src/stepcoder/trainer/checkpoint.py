@@ -2,11 +2,14 @@
 
 Layout of one checkpoint::
 
-    models.json           how each model was saved: hf | peft | custom | module
-    models/<name>/        save_pretrained() output (HF model, peft adapter: usable for eval),
+    models.json           how each model was saved: state | hf | peft | custom | module
+    models/<name>/        checkpoint_state.safetensors for a model that says what it needs
+                          (``checkpoint_state()`` / ``load_checkpoint_state()``, e.g. the
+                          critic: value head + LoRA adapter, not its frozen base), or
+                          save_pretrained() output (HF model, peft adapter: usable for eval),
                           or model.safetensors (a plain nn.Module); a "custom" container (its
-                          own save_pretrained, e.g. the critic) also gets
-                          resume_state.safetensors: its trainable parameters and buffers
+                          own save_pretrained) also gets resume_state.safetensors: its
+                          trainable parameters and buffers
     optimizers/<name>.pt  optimizer.state_dict()
     schedulers/<name>.pt  scheduler.state_dict()
     rng.pt                python, numpy, torch CPU (and CUDA) RNG states
@@ -35,6 +38,7 @@ import torch
 _STEP_DIR = re.compile(r"^step-(\d{6,})$")
 _TMP_PREFIX = ".tmp-"
 RESUME_STATE = "resume_state.safetensors"
+CHECKPOINT_STATE = "checkpoint_state.safetensors"
 
 
 def checkpoint_dir(run_dir: str | os.PathLike, step: int) -> Path:
@@ -84,6 +88,8 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def _model_kind(model: Any) -> str:
     """How a model is saved and restored in place (recorded in ``models.json``)."""
+    if hasattr(model, "checkpoint_state") and hasattr(model, "load_checkpoint_state"):
+        return "state"  # the model knows what is trainable (e.g. a LoRA critic: not its base)
     if hasattr(model, "peft_config"):
         return "peft"  # save_pretrained writes the adapter only; the base is frozen
     if hasattr(model, "save_pretrained"):
@@ -102,9 +108,11 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def _save_model(model: Any, out: Path, kind: str) -> None:
     from safetensors.torch import save_file, save_model
 
-    if kind != "module":
+    if kind not in ("module", "state"):
         model.save_pretrained(out)
     out.mkdir(parents=True, exist_ok=True)
+    if kind == "state":
+        save_file(model.checkpoint_state(), str(out / CHECKPOINT_STATE))
     if kind == "module":
         save_model(model, str(out / "model.safetensors"))  # handles tied (shared) tensors
     elif kind == "custom":
@@ -116,7 +124,9 @@ def _save_model(model: Any, out: Path, kind: str) -> None:
 def _load_model(model: Any, src: Path, kind: str) -> None:
     from safetensors.torch import load_file, load_model
 
-    if kind == "peft":
+    if kind == "state":
+        model.load_checkpoint_state(load_file(str(src / CHECKPOINT_STATE)))
+    elif kind == "peft":
         from peft import set_peft_model_state_dict
 
         set_peft_model_state_dict(model, load_file(str(src / "adapter_model.safetensors")))

@@ -18,6 +18,7 @@ from stepcoder.sandbox.config import SandboxConfig
 from stepcoder.trainer.ppo_config import DataConfig, FGOConfig, PPOConfig, SFTConfig, TrainingConfig
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "configs"
+MIXED_PRECISION = ("no", "fp16", "bf16")
 
 
 @dataclass
@@ -51,6 +52,21 @@ class TrainConfig:
                              "(or fgo.enabled false)")
         if self.ppo.update_critic_with_fgo and self.ppo.advantage == "group":
             raise ValueError("ppo.update_critic_with_fgo has no effect with ppo.advantage='group' (no critic)")
+        self._resolve_mixed_precision()
+
+    def _resolve_mixed_precision(self) -> None:
+        """One switch decides mixed precision: accelerate's ``training.mixed_precision``.
+        ``model.autocast_bf16: true`` is a shorthand for ``bf16`` there; it is an error next to
+        ``fp16`` rather than one of the two being ignored."""
+        mode = self.training.mixed_precision
+        if mode not in MIXED_PRECISION:
+            raise ValueError(f"training.mixed_precision={mode!r}: must be one of {', '.join(MIXED_PRECISION)}")
+        if not self.model.autocast_bf16:
+            return
+        if mode == "fp16":
+            raise ValueError("model.autocast_bf16=true asks for bfloat16 autocast but training.mixed_precision='fp16' "
+                             "asks for float16: set one of them (training.mixed_precision is the switch the trainer reads)")
+        self.training.mixed_precision = "bf16"
 
 
 def resolve_config_path(name: str | None) -> str | None:

@@ -29,18 +29,25 @@ def critic_forward(model, input_ids, attention_mask, action_mask):
 
 
 @torch.no_grad()
-def logprobs_and_entropy(model, input_ids, attention_mask, action_mask, temperature: float):
+def logprobs_and_entropy(model, input_ids, attention_mask, action_mask, temperature: float,
+                         chunk_elements: int | None = None):
     """One forward pass giving (B, T-1) log-probs and entropies at ``temperature``; only the
-    logits from the first completion column on are computed (as ``token_logprobs`` does)."""
-    from stepcoder.models.forward import position_ids_from_mask, selective_log_softmax, token_entropy
+    logits from the first completion column on are computed (as ``token_logprobs`` does), and
+    the float32 softmax work runs in row chunks of ``chunk_elements`` logits (default
+    ``stepcoder.models.forward.CHUNK_ELEMENTS``), never on the whole (B, T, V) block."""
+    from stepcoder.models.forward import CHUNK_ELEMENTS, position_ids_from_mask, selective_log_softmax_and_entropy
 
     B, T = input_ids.shape
-    start = int(action_mask.any(dim=0).nonzero()[0])
+    cols = action_mask.any(dim=0).nonzero()
+    if cols.numel() == 0:
+        zeros = torch.zeros((B, T - 1), dtype=torch.float32, device=input_ids.device)
+        return zeros, zeros.clone()
+    start = int(cols[0])
     out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids_from_mask(attention_mask),
                 logits_to_keep=T - start, use_cache=False)
-    logits = out.logits[:, :-1].float() / temperature
-    logp = torch.nn.functional.pad(selective_log_softmax(logits, input_ids[:, start + 1 :]), (start, 0))
-    entropy = torch.nn.functional.pad(token_entropy(logits), (start, 0))
+    logp, entropy = selective_log_softmax_and_entropy(out.logits[:, :-1], input_ids[:, start + 1:], temperature,
+                                                      chunk_elements or CHUNK_ELEMENTS)
+    logp, entropy = (torch.nn.functional.pad(x, (start, 0)) for x in (logp, entropy))
     mask = action_mask.to(logp.dtype)
     return logp * mask, entropy * mask
 

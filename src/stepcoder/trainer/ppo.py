@@ -192,8 +192,9 @@ class PPOTrainer:
         optimizers = {"policy": self.policy.optimizer}
         schedulers = {"policy": self.policy.scheduler}
         if self.critic is not None:
-            # a plain container: the checkpoint stores it as one safetensors file
-            models["critic"] = torch.nn.ModuleDict({"critic": unwrap(self.critic.model, self.acc)})
+            # the critic says what to store: head + LoRA adapter, or its whole body when fully
+            # fine-tuned (Critic.checkpoint_state)
+            models["critic"] = unwrap(self.critic.model, self.acc)
             optimizers["critic"] = self.critic.optimizer
             schedulers["critic"] = self.critic.scheduler
         return models, optimizers, schedulers

@@ -9,12 +9,28 @@ from stepcoder.sandbox.result import Verdict
 from stepcoder.trainer.experience import Rollout
 
 
+def completion_token_texts(text: str, offsets: list[tuple[int, int]]) -> list[str]:
+    """The text each completion token adds to ``text``, one string per token: spans of
+    tokens that share a multi-byte character overlap (``stepcoder.rollout.offsets``), so a
+    character goes to the first token covering it and the strings join back to the text;
+    eos and stop tokens, clipped to the end, add ''."""
+    pieces, shown = [], 0
+    for start, end in offsets:
+        start = max(start, shown)
+        pieces.append(text[start:end] if end > start else "")
+        shown = max(shown, end)
+    return pieces
+
+
 def rollout_record(r: Rollout) -> dict[str, Any]:
-    """What every process needs of a rollout after the step: small, picklable, JSON-able."""
+    """What every process needs of a rollout after the step: small, picklable, JSON-able.
+    ``completion_tokens`` and ``fgo_mask`` (1 = the token counts in the policy loss) let a
+    logged sample show which tokens FGO removed."""
     masked = 1.0 - sum(r.fgo_mask) / max(len(r.fgo_mask), 1)
     return {"problem_id": r.problem.id, "stage": r.stage, "prefix": r.prefix, "completion": r.completion,
             "verdict": r.result.verdict.value, "reward": r.reward, "fgo_masked_fraction": round(masked, 4),
-            "tokens": len(r.completion_ids), "loss_tokens": sum(r.fgo_mask)}
+            "tokens": len(r.completion_ids), "loss_tokens": sum(r.fgo_mask),
+            "completion_tokens": completion_token_texts(r.text, r.token_offsets), "fgo_mask": [int(m) for m in r.fgo_mask]}
 
 
 def rollout_metrics(records: list[dict[str, Any]]) -> dict[str, float]:
@@ -50,5 +66,6 @@ def mean_over_processes(dicts: list[dict[str, float]]) -> dict[str, float]:
 
 def pick_samples(records: list[dict[str, Any]], step: int, n_per_problem: int, k: int) -> list[dict[str, Any]]:
     """The first rollout of each of the first ``k`` problems of the step (diverse problems)."""
-    fields = ("problem_id", "stage", "prefix", "completion", "verdict", "reward", "fgo_masked_fraction")
+    fields = ("problem_id", "stage", "prefix", "completion", "verdict", "reward", "fgo_masked_fraction",
+              "completion_tokens", "fgo_mask")
     return [{"step": step, **{f: records[i][f] for f in fields}} for i in range(0, len(records), n_per_problem)][:k]
