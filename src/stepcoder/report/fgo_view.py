@@ -1,4 +1,4 @@
-"""Text view of one logged sample's FGO mask (STEPCODER.md: FGO drops the tokens of code the
+"""Text view of one logged sample's FGO mask (paper §3.2: FGO drops the tokens of code the
 tests never executed from the policy loss)."""
 
 from __future__ import annotations

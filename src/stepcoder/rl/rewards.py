@@ -13,7 +13,7 @@ from stepcoder.sandbox.result import Verdict
 
 @dataclass
 class RewardConfig:
-    """Reward for each verdict (StepCoder paper Eq. 3; STEPCODER.md section 1)."""
+    """Reward for each verdict (StepCoder paper Eq. 3, after CodeRL)."""
 
     pass_reward: float = field(default=1.0, metadata={"help": "Reward of a program that passes every test."})
     wrong_answer: float = field(default=-0.3, metadata={"help": "Reward when some test gives a wrong output."})
