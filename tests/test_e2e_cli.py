@@ -41,3 +41,12 @@ def test_bad_flag_value_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stepcoder", "train", "--config", "tiny", "--ppo.advantage", "group",
                            "--sampling.n", "1", "--ppo.minibatch_size", "8", "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "sampling.n >= 2" in proc.stderr
+
+
+def test_user_error_exits_2_without_traceback(tmp_path):
+    missing = tmp_path / "no-such-model"
+    proc = subprocess.run([sys.executable, "-m", "stepcoder", "train", "--config", "tiny", "--model.name_or_path",
+                           str(missing), "--output-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"stepcoder train: error: model.name_or_path '{missing}'")
+    assert not (tmp_path / "run").exists()

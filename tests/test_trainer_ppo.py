@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 REQUIRED = ["step", "reward_mean", "pass_rate", "verdict/PASS", "verdict/WRONG_ANSWER", "verdict/RUNTIME_ERROR",
             "verdict/TIMEOUT", "verdict/MEMORY_LIMIT", "verdict/COMPILE_ERROR", "curriculum/stage_0",
             "curriculum/mean_prefix_fraction", "kl", "entropy", "policy/loss", "policy/clip_frac",
-            "policy/approx_kl", "fgo/masked_fraction", "perf/tokens_per_s", "time/generate", "time/execute",
+            "policy/approx_kl", "fgo/masked_fraction", "perf/tokens_per_s", "perf/peak_rss_mb", "time/generate", "time/execute",
             "time/reward", "time/logprobs", "time/advantages", "time/update", "time/step", "lr/policy"]
 CRITIC_KEYS = ["value/loss", "value/clip_frac", "value/explained_variance", "lr/critic"]
 

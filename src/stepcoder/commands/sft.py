@@ -21,11 +21,16 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from stepcoder.trainer.cli_args import resolve_train_config
+    from stepcoder.trainer.cli_args import check_model_paths, resolve_train_config, user_errors
+    from stepcoder.trainer.problems import load_train_problems
     from stepcoder.trainer.sft import run_sft
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args)
+    # bad input fails here, before the output folder's earlier metrics are emptied
+    with user_errors("sft"):
+        check_model_paths(cfg.model)
+        load_train_problems(cfg.data)
     metrics = run_sft(cfg, args.output_dir)
     print(f"SFT done: final loss {metrics.get('loss', float('nan')):.4f}; model saved to {args.output_dir}")
     return 0

@@ -36,12 +36,16 @@ def ablation_overrides(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from stepcoder.trainer.cli_args import resolve_train_config
-    from stepcoder.trainer.ppo import PPOTrainer
+    from stepcoder.trainer.cli_args import check_model_paths, resolve_train_config, user_errors
+    from stepcoder.trainer.ppo import PPOTrainer, check_run_dir
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args, **ablation_overrides(args))
-    trainer = PPOTrainer(cfg)
+    # bad input fails here, before the run directory is touched
+    with user_errors("train"):
+        check_model_paths(cfg.model)
+        check_run_dir(cfg.training.output_dir, args.resume)
+        trainer = PPOTrainer(cfg)
     metrics = trainer.train(resume=args.resume)
     if trainer.acc.is_main_process:
         print(f"PPO done: step {metrics.get('step')} reward {metrics.get('reward_mean', float('nan')):.3f} "

@@ -42,5 +42,16 @@ def gather_objects(obj: Any, accelerator) -> list[Any]:
     return out
 
 
+def global_sums(values: list[float], accelerator) -> list[float]:
+    """Element-wise sums of ``values`` over every process (one all-reduce); ``values`` itself
+    without distribution. Every process must call it the same number of times."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return list(values)
+    # float64: token counts stay exact; NCCL and gloo both reduce it
+    total = torch.tensor(values, dtype=torch.float64, device=accelerator.device)
+    torch.distributed.all_reduce(total)
+    return total.tolist()
+
+
 def unwrap(model: torch.nn.Module, accelerator) -> torch.nn.Module:
     return model if accelerator is None else accelerator.unwrap_model(model)

@@ -28,6 +28,7 @@ from stepcoder.trainer.seeding import derived_seed, seed_everything, torch_gener
 from stepcoder.trainer.step_metrics import (
     curriculum_metrics,
     mean_over_processes,
+    peak_rss_mb,
     pick_samples,
     rollout_metrics,
     rollout_record,
@@ -36,6 +37,13 @@ from stepcoder.trainer.timing import PhaseTimer
 from stepcoder.trainer.update import Learner, UpdateSettings, run_update
 
 logger = logging.getLogger(__name__)
+
+
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse to start a fresh run over an earlier one (appending would corrupt both)."""
+    if not resume and (Path(run_dir) / "metrics.jsonl").exists():
+        raise FileExistsError(f"{run_dir} already holds a run (metrics.jsonl): pass --resume to continue it "
+                              "or choose another --output-dir")
 
 
 class PPOTrainer:
@@ -83,11 +91,9 @@ class PPOTrainer:
         from stepcoder.sandbox import Sandbox
         from stepcoder.trainer.metrics_logger import MetricsLogger
 
+        check_run_dir(self.run_dir, resume)
         if resume:
             self.resume()
-        elif (self.run_dir / "metrics.jsonl").exists():
-            raise FileExistsError(f"{self.run_dir} already holds a run (metrics.jsonl): pass --resume to continue it "
-                                  "or choose another --output-dir")
         main = self.acc.is_main_process
         if main:
             save_yaml(self.cfg, self.run_dir / "config.yaml")
@@ -180,6 +186,7 @@ class PPOTrainer:
         metrics = {"step": step, **rollout_metrics(records), **curriculum_metrics(self.curriculum.summary(), max(max_stage, 0)),
                    **per_process, **times}
         metrics["perf/tokens_per_s"] = sum(r["tokens"] for r in records) / max(times["time/step"], 1e-9)
+        metrics["perf/peak_rss_mb"] = peak_rss_mb()  # of the main process (the one that logs)
         metrics["lr/policy"] = self.policy.scheduler.get_last_lr()[0]
         if self.critic is not None:
             metrics["lr/critic"] = self.critic.scheduler.get_last_lr()[0]

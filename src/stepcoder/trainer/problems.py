@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from stepcoder.problems import Problem, load_problems
 from stepcoder.trainer.ppo_config import DataConfig
 
@@ -18,13 +20,18 @@ def _resolve(path: str, split: str) -> str:
 
 def load_train_problems(data: DataConfig) -> list[Problem]:
     """Training problems with a canonical solution (CCCS prefixes and SFT targets need one)."""
-    problems = load_problems(_resolve(data.train_path, "train"), format=data.format)
-    problems = [p for p in problems if p.solution and p.tests]
-    if data.max_train_problems:
-        problems = problems[: data.max_train_problems]
+    path = _resolve(data.train_path, "train")
+    if not Path(path).exists():
+        raise FileNotFoundError(f"data.train_path {data.train_path!r}: no such file")
+    loaded = load_problems(path, format=data.format)
+    problems = [p for p in loaded if p.solution and p.tests]
     if not problems:
-        raise ValueError(f"no training problem with a solution and tests in {data.train_path!r}")
-    return problems
+        untested = sum(not p.tests for p in loaded)
+        unsolved = sum(not p.solution for p in loaded)
+        raise ValueError(f"data.train_path {data.train_path!r}: no usable training problem: of {len(loaded)} problems, "
+                         f"{untested} have no tests and {unsolved} no solution (PPO rewards need tests, CCCS "
+                         "prefixes and SFT targets a solution)")
+    return problems[: data.max_train_problems] if data.max_train_problems else problems
 
 
 def load_heldout_problems(data: DataConfig) -> list[Problem]:

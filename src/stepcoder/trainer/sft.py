@@ -14,7 +14,7 @@ import torch
 
 from stepcoder.rl import masked_mean
 from stepcoder.trainer.config import TrainConfig
-from stepcoder.trainer.distributed import make_accelerator, shard, unwrap
+from stepcoder.trainer.distributed import global_sums, make_accelerator, shard, unwrap
 from stepcoder.trainer.examples import SFTExample, sft_examples
 from stepcoder.trainer.packing import pack
 from stepcoder.trainer.schedule import make_scheduler
@@ -100,12 +100,15 @@ def _sft_step(model, optimizer, batch, cfg: TrainConfig, pad_id: int, accelerato
     micro = cfg.sft.batch_size // cfg.sft.grad_accum
     parts = [batch[i : i + micro] for i in range(0, len(batch), micro)]
     total_tokens = sum(len(e.target_ids) for e in batch)
+    # DDP averages gradients over processes: weigh by this process's share of the global
+    # token count so the average is the token-mean over every process's batch (see update.py)
+    mean_tokens = global_sums([total_tokens], accelerator)[0] / accelerator.num_processes
     loss_sum = 0.0
     for i, part in enumerate(parts):
         ctx = accelerator.no_sync(model) if i < len(parts) - 1 and accelerator.num_processes > 1 else nullcontext()
         with ctx:
             loss, tokens = sft_loss(model, part, pad_id, accelerator.device)
-            weight = tokens / total_tokens  # token-mean over the whole batch (see update.py)
+            weight = tokens / mean_tokens  # token-mean over the global batch
             accelerator.backward(loss * weight)
         loss_sum += float(loss.detach()) * weight
     norm = accelerator.clip_grad_norm_(model.parameters(), cfg.sft.max_grad_norm) if cfg.sft.max_grad_norm > 0 else 0.0

@@ -3,6 +3,8 @@ contract's flat keys (``verdict/PASS``, ``curriculum/stage_0``, ...)."""
 
 from __future__ import annotations
 
+import resource
+import sys
 from typing import Any
 
 from stepcoder.sandbox.result import Verdict
@@ -69,3 +71,10 @@ def pick_samples(records: list[dict[str, Any]], step: int, n_per_problem: int, k
     fields = ("problem_id", "stage", "prefix", "completion", "verdict", "reward", "fgo_masked_fraction",
               "completion_tokens", "fgo_mask")
     return [{"step": step, **{f: records[i][f] for f in fields}} for i in range(0, len(records), n_per_problem)][:k]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss`` is in KiB on Linux,
+    in bytes on macOS). Host memory only: GPU memory is not included."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

@@ -1,9 +1,14 @@
 """The PPO update: epochs over shuffled minibatches, each split into micro-batches whose
 gradients accumulate before one optimizer step per model (separate policy/critic optimizers).
 
-Loss normalisation across accumulation: each micro-batch's token-mean loss is weighted by
-its share of the minibatch's counted tokens, so the accumulated gradient equals that of one
-token-mean over the whole minibatch ("minibatch 8 x accumulation 1 == 4 x 2", tested).
+Loss normalisation across accumulation and processes: each micro-batch's token-mean loss is
+weighted by its share of the counted tokens of the minibatch of *all* processes (one
+all-reduce of three counts per minibatch), times the number of processes because DDP averages
+gradients. So the accumulated, all-reduced gradient is that of one token-mean over the global
+minibatch: "minibatch 8 x accumulation 1 == 4 x 2" (tests/test_trainer_update.py) and
+"2 processes x 4 rows == 1 process x 8 rows" (tests/test_ddp.py). Without the global count,
+each process's own token-mean would be averaged, which over-weights the tokens of a process
+that holds few (short or mostly FGO-masked completions).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 from torch import Tensor
 
 from stepcoder.rl import RolloutBatch, masked_mean, policy_loss, value_loss
+from stepcoder.trainer.distributed import global_sums
 
 # (model, input_ids (B,T), attention_mask (B,T), action_mask (B,T-1)) -> (B, T-1) per-token quantity
 TokenFn = Callable[[torch.nn.Module, Tensor, Tensor, Tensor], Tensor]
@@ -125,10 +131,14 @@ def _clip_and_step(learner: Learner, max_norm: float, accelerator) -> float:
 
 def _minibatch_step(minibatch: RolloutBatch, settings: UpdateSettings, policy: Learner,
                     critic: Learner | None, accelerator) -> dict[str, float]:
-    policy_tokens = float(minibatch.loss_mask.sum())
-    action_tokens = float(minibatch.action_mask.sum())
     value_mask_all = minibatch.loss_mask if settings.critic_uses_fgo else minibatch.action_mask
-    value_tokens = float(value_mask_all.sum())
+    local = [float(minibatch.loss_mask.sum()), float(minibatch.action_mask.sum()), float(value_mask_all.sum())]
+    # DDP averages gradients over processes: a micro-batch's weight is its tokens over the
+    # global count / process count, so the mean of the processes' gradients is the gradient of
+    # the global token-mean (module docstring). A process's metrics are scaled the same way:
+    # their mean over processes (mean_over_processes) is the global token-mean.
+    world = 1 if accelerator is None else accelerator.num_processes
+    policy_norm, action_norm, value_norm = (max(n, 1.0) / world for n in global_sums(local, accelerator))
     metrics: dict[str, float] = {}
 
     def add(key: str, value: Tensor | float, weight: float) -> None:
@@ -137,14 +147,14 @@ def _minibatch_step(minibatch: RolloutBatch, settings: UpdateSettings, policy: L
     micros = split_micro(minibatch, settings.grad_accum)
     for i, micro in enumerate(micros):
         last = i == len(micros) - 1
-        # the micro-batch's share of the minibatch's loss tokens (see module docstring)
-        p_weight = float(micro.loss_mask.sum()) / max(policy_tokens, 1.0)
+        # the micro-batch's share of the global minibatch's loss tokens, x world (module docstring)
+        p_weight = float(micro.loss_mask.sum()) / policy_norm
         with _no_sync(policy.model, last, accelerator):
             logprobs = policy.forward(policy.model, micro.input_ids, micro.attention_mask, micro.action_mask)
             loss, m = policy_loss(logprobs, micro.old_logprobs, micro.advantages, micro.loss_mask, settings.clip_range)
             total = loss * p_weight
             if settings.kl_loss_beta > 0:
-                a_weight = float(micro.action_mask.sum()) / max(action_tokens, 1.0)
+                a_weight = float(micro.action_mask.sum()) / action_norm
                 kl = masked_mean(kl_k3(logprobs, micro.ref_logprobs), micro.action_mask)
                 total = total + settings.kl_loss_beta * kl * a_weight
                 add("policy/kl_loss", kl.detach(), a_weight)
@@ -154,7 +164,7 @@ def _minibatch_step(minibatch: RolloutBatch, settings: UpdateSettings, policy: L
         add("policy/approx_kl", m["approx_kl"], p_weight)
         if critic is not None:
             vmask = micro.loss_mask if settings.critic_uses_fgo else micro.action_mask
-            v_weight = float(vmask.sum()) / max(value_tokens, 1.0)
+            v_weight = float(vmask.sum()) / value_norm
             with _no_sync(critic.model, last, accelerator):
                 values = critic.forward(critic.model, micro.input_ids, micro.attention_mask, micro.action_mask)
                 vloss, vm = value_loss(values, micro.values, micro.returns, vmask, settings.value_clip_range)
