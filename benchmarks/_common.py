@@ -44,6 +44,14 @@ def emit(result: dict[str, Any]) -> None:
     print(RESULT_TAG + json.dumps(result), flush=True)
 
 
+def publish(text: str, output: str | None) -> None:
+    """Print a result table and, when asked, append it to ``output``."""
+    print(text)
+    if output:
+        with open(output, "a", encoding="utf-8") as f:
+            f.write(text + "\n\n")
+
+
 def peak_rss_mb() -> float:
     """Peak RSS of this process (Linux reports ru_maxrss in KiB); sandbox workers are
     separate processes and are not included."""

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_line, peak_rss_mb, quiet_logs, table  # noqa: E402
+from _common import machine_line, peak_rss_mb, publish, quiet_logs, table  # noqa: E402
 
 
 def bare_generate(model, tokenizer, prompts: list[str], cfg) -> list[list[int]]:
@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     quiet_logs()
     text = report(args, measure(args))
-    print(text)
-    if args.output:
-        with open(args.output, "a", encoding="utf-8") as f:
-            f.write(text + "\n\n")
+    publish(text, args.output)
     return 0
 
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_line, quiet_logs, run_child, run_ours, steady, table  # noqa: E402
+from _common import emit, machine_line, publish, quiet_logs, run_child, run_ours, steady, table  # noqa: E402
 
 MODES = ("group", "gae")
 
@@ -75,10 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             results[mode].append(run_child(__file__, {**spec, "advantage": mode}))
             print(json.dumps(results[mode][-1])[:1500], file=sys.stderr, flush=True)
     text = report({**spec, "repeats": args.repeats}, results)
-    print(text)
-    if args.output:
-        with open(args.output, "a", encoding="utf-8") as f:
-            f.write(text + "\n\n")
+    publish(text, args.output)
     return 0
 
 

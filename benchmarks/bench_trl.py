@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_line, quiet_logs, run_child, run_ours, steady, table  # noqa: E402
+from _common import emit, machine_line, publish, quiet_logs, run_child, run_ours, steady, table  # noqa: E402
 
 SIDES = ("ours", "ours-nofgo", "trl")
 
@@ -204,10 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[side].append(run_child(__file__, {**spec, "side": side}))
             print(json.dumps(runs[side][-1])[:2000], file=sys.stderr, flush=True)
     text = report({**spec, "repeats": args.repeats}, {side: merge(r) for side, r in runs.items()})
-    print(text)
-    if args.output:
-        with open(args.output, "a", encoding="utf-8") as f:
-            f.write(text + "\n\n")
+    publish(text, args.output)
     return 0
 
 

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from stepcoder.trainer.cli_args import resolve_train_config
+    from stepcoder.trainer.cli_args import check_model_paths, resolve_train_config, user_errors
 
     if "OMP_NUM_THREADS" not in os.environ and not torch.cuda.is_available():
         # measured on a loaded 2-core machine: the whole tiny demo took 4.1 min with one thread
@@ -34,5 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     cfg = resolve_train_config(args)
+    with user_errors("demo"):  # a bad model path fails before any stage runs
+        check_model_paths(cfg.model)
     run_demo(cfg, args.output_dir)
     return 0

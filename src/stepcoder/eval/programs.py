@@ -1,6 +1,6 @@
 """From a model's completion to the program that is executed.
 
-Two forms (see docs/notes/eval.md):
+Two forms (see docs/IMPLEMENTATION_DETAILS.md):
 
 - completion form, for HumanEval-style problems (``source_format == "humaneval"``): the prompt
   (signature + docstring) is fed to the model as is, the completion continues it, and the

@@ -89,7 +89,7 @@ def _portable_tokenizer_class(config_path: Path) -> None:
 
 
 def tiny_model_config(vocab_size: int, bos_id: int, eos_id: int, pad_id: int):
-    """A small Llama-style config (sizes chosen by measurement, see docs/notes/models.md)."""
+    """A small Llama-style config (sizes chosen by measurement, see docs/IMPLEMENTATION_DETAILS.md)."""
     from transformers import LlamaConfig
 
     return LlamaConfig(vocab_size=vocab_size, hidden_size=256, intermediate_size=688,

@@ -44,7 +44,7 @@ def add_lazy_config_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve_train_config(args: argparse.Namespace, **overrides):
     """The run's TrainConfig from ``--config`` + flags, then command-specific overrides
     given as ``section.field=value`` keyword pairs (e.g. ``{"training.output_dir": d}``)."""
-    from stepcoder.config import ConfigError, parse_config
+    from stepcoder.config import parse_config
     from stepcoder.trainer.config import TrainConfig, resolve_config_path
 
     ns = argparse.Namespace(**vars(args))
@@ -81,7 +81,7 @@ def user_errors(command: str | None):
 def check_model_paths(model) -> None:
     """Fail before anything loads when ``model.name_or_path`` (or the critic's) is meant as a
     local folder that does not exist. A ``namespace/name`` string may be a Hub id: that one is
-    left to Hugging Face, whose OSError for an unknown id is already a one-line message."""
+    left to Hugging Face, whose OSError for an unknown id names it (caught by :func:`user_errors`)."""
     for key in ("name_or_path", "critic_name_or_path"):
         value = getattr(model, key, None)
         if value and value != "tiny" and not Path(value).expanduser().exists() and _looks_local(value):
@@ -91,4 +91,5 @@ def check_model_paths(model) -> None:
 
 def _looks_local(name: str) -> bool:
     """A Hub id is 'name' or 'namespace/name'; an absolute path, '~', '.', '..' or two slashes is a path."""
-    return (os.path.isabs(name) or name.startswith(("~", ".")) or name.count("/") > 1 or os.sep != "/" and os.sep in name)
+    return (os.path.isabs(name) or name.startswith(("~", ".")) or name.count("/") > 1
+            or (os.sep != "/" and os.sep in name))
