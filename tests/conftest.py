@@ -47,3 +47,16 @@ def mbpp_file() -> Path:
 @pytest.fixture
 def mbpp_sanitized_file() -> Path:
     return shared_file("mbpp", "sanitized-mbpp.json")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tests with one torch thread: tiny matrices gain nothing from a second
+    thread, and on a busy 2-core machine OpenMP threads that wait on each other made
+    generation about 40x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,14 +19,7 @@ from stepcoder.models.reference import ReferencePolicy, reference_logprobs  # no
 from stepcoder.models.tiny import build_tiny_model  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny matrices gain nothing from a second thread, and on a busy 2-core machine OpenMP
-    # threads that wait on each other made generation here about 40x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,7 @@ from stepcoder.rollout import SamplingConfig, generate_completions, token_char_o
 from stepcoder.rollout.generate import find_stop, finish  # noqa: E402
 from stepcoder.rollout.offsets import decode_with_offsets  # noqa: E402
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny matrices gain nothing from a second thread, and on a busy 2-core machine OpenMP
-    # threads that wait on each other made generation here about 40x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TEXTS = ["def f(x):\n    return x  # é ☃ 😀\n\tpass\r\n", "héllo wörld 日本語 😀😀", "a", ""]

@@ -12,14 +12,7 @@ transformers = pytest.importorskip("transformers")
 from stepcoder.models import tiny  # noqa: E402
 from stepcoder.models.paths import build_atomically, resolve_model_path  # noqa: E402
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny matrices gain nothing from a second thread, and on a busy 2-core machine OpenMP
-    # threads that wait on each other made generation here about 40x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 CODE_SAMPLES = [
