@@ -63,11 +63,39 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, float]:
     stage("StepCoder PPO", lambda: PPOTrainer(ppo_cfg).train())
     figures["after"] = stage("eval of the PPO model (AFTER)", lambda: heldout_pass_at_1(
         str(out / "ppo" / "policy"), cfg, out / "eval-ppo", heldout))
-    report = write_run_report(out / "ppo")
+    write_run_report(out / "ppo")
     figures["minutes"] = sum(times.values()) / 60
+    report = write_demo_report(out, figures, times, len(heldout))
     print(f"[demo] report: {report}")
     print(f"[demo] eval reports: {out / 'eval-start'}, {out / 'eval-sft'}, {out / 'eval-ppo'} (report.md each)")
     print(f"[demo] held-out problems: {len(heldout)}; total time {figures['minutes']:.1f} min")
     print(f"[demo] held-out pass@1 of the random-init model: {figures['start']:.3f}")
     print(f"held-out pass@1: {figures['before']:.3f} -> {figures['after']:.3f}")
     return figures
+
+
+def write_demo_report(out: Path, figures: dict[str, float], times: dict[str, float], num_heldout: int) -> Path:
+    """``out/report.md``: the demo's story on one page (held-out pass@1 per stage, time per
+    stage, the training run's plots), linking to the run and eval reports it summarises."""
+    from stepcoder.report.markdown import image, table
+
+    stages = [["random init", "eval-start", figures["start"]], ["after SFT (BEFORE)", "eval-sft", figures["before"]],
+              ["after StepCoder PPO (AFTER)", "eval-ppo", figures["after"]]]
+    rows = [[name, f"{value:.3f}", f"[{folder}/report.md]({folder}/report.md)"] for name, folder, value in stages]
+    plots = [("Reward and pass rate", "reward_pass.png"), ("CCCS stages", "curriculum.png"),
+             ("Verdicts", "verdicts.png"), ("KL to the reference", "kl.png")]
+    lines = [
+        "# stepcoder demo: StepCoder on the embedded tiny default", "",
+        f"Held-out pass@1 on {num_heldout} problems ({EVAL_SAMPLES} samples each at temperature 0.2, "
+        "top-p 0.95; one sample for the random-init model):", "",
+        table(["model", "held-out pass@1", "details"], rows), "",
+        f"**held-out pass@1: {figures['before']:.3f} -> {figures['after']:.3f}**", "",
+        table(["stage", "seconds"], [[name, f"{seconds:.0f}"] for name, seconds in times.items()]), "",
+        "Training run: [ppo/report.md](ppo/report.md) (per-step metrics, sampled programs, an FGO mask).", "",
+    ]
+    for title, name in plots:
+        if (out / "ppo" / "plots" / name).exists():
+            lines += [f"### {title}", "", image(title, f"ppo/plots/{name}"), ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
