@@ -7,6 +7,7 @@ one ``RESULT {json}`` line, which the parent collects.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -42,6 +43,25 @@ def emit(result: dict[str, Any]) -> None:
     """Print the child's result line, with its own peak resident memory added."""
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(RESULT_TAG + json.dumps(result), flush=True)
+
+
+def workload_parser(doc: str | None, training: bool) -> argparse.ArgumentParser:
+    """The flags every comparison shares: the workload (model, problems, rollouts, tokens),
+    with ``training`` the RL-step sizes too, and ``--output``."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="tiny")
+    p.add_argument("--data", default="tiny", help="training problems ('tiny' = the bundled tiny train split)")
+    p.add_argument("--format", default=None)
+    p.add_argument("--problems", type=int, default=4, help="prompts per RL step")
+    p.add_argument("--n", type=int, default=4, help="rollouts per prompt")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    if training:
+        p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+        p.add_argument("--minibatch", type=int, default=8, help="rollouts per optimizer step")
+        p.add_argument("--steps", type=int, default=4, help="RL steps per configuration (the first is reported apart)")
+        p.add_argument("--lora-r", type=int, default=0)
+    p.add_argument("--output", default=None, help="also append the markdown to this file")
+    return p
 
 
 def publish(text: str, output: str | None) -> None:

@@ -12,7 +12,6 @@ one process, repeated; medians reported.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import statistics
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_line, peak_rss_mb, publish, quiet_logs, table  # noqa: E402
+from _common import machine_line, peak_rss_mb, publish, quiet_logs, table, workload_parser  # noqa: E402
 
 
 def bare_generate(model, tokenizer, prompts: list[str], cfg) -> list[list[int]]:
@@ -101,15 +100,8 @@ def report(args, r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="tiny")
-    p.add_argument("--data", default="tiny")
-    p.add_argument("--format", default=None)
-    p.add_argument("--problems", type=int, default=4)
-    p.add_argument("--n", type=int, default=4)
-    p.add_argument("--max-new-tokens", type=int, default=64)
+    p = workload_parser(__doc__, training=False)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--output", default=None, help="also append the markdown to this file")
     args = p.parse_args(argv)
     quiet_logs()
     text = report(args, measure(args))

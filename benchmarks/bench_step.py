@@ -7,14 +7,13 @@ Each mode runs in its own process; per-phase timings come from the trainer's ``t
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_line, publish, quiet_logs, run_child, run_ours, steady, table  # noqa: E402
+from _common import emit, machine_line, publish, quiet_logs, run_child, run_ours, table, workload_parser  # noqa: E402
 
 MODES = ("group", "gae")
 
@@ -47,19 +46,8 @@ def report(spec: dict, results: dict[str, list[dict]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--model", default="tiny")
-    p.add_argument("--data", default="tiny")
-    p.add_argument("--format", default=None)
-    p.add_argument("--problems", type=int, default=4)
-    p.add_argument("--n", type=int, default=4)
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--minibatch", type=int, default=8)
-    p.add_argument("--steps", type=int, default=4)
-    p.add_argument("--lora-r", type=int, default=0)
+    p = workload_parser(__doc__, training=True)
     p.add_argument("--repeats", type=int, default=1, help="run the modes round-robin this many times")
-    p.add_argument("--output", default=None, help="also append the markdown to this file")
     args = p.parse_args(argv)
     if args.child:
         quiet_logs()

@@ -15,7 +15,6 @@ optimizer steps (one generation batch). Each side runs in its own process.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_line, publish, quiet_logs, run_child, run_ours, steady, table  # noqa: E402
+from _common import emit, machine_line, publish, quiet_logs, run_child, run_ours, steady, table, workload_parser  # noqa: E402
 
 SIDES = ("ours", "ours-nofgo", "trl")
 
@@ -176,20 +175,9 @@ def report(spec: dict, results: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--model", default="tiny")
-    p.add_argument("--data", default="tiny", help="training problems ('tiny' = the bundled tiny train split)")
-    p.add_argument("--format", default=None)
-    p.add_argument("--problems", type=int, default=4, help="prompts per RL step")
-    p.add_argument("--n", type=int, default=4, help="rollouts per prompt")
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--minibatch", type=int, default=8, help="rollouts per optimizer step")
-    p.add_argument("--steps", type=int, default=4, help="RL steps per side (the first is reported apart)")
-    p.add_argument("--lora-r", type=int, default=0)
+    p = workload_parser(__doc__, training=True)
     p.add_argument("--sides", default="ours,trl", help=f"comma-separated, of {', '.join(SIDES)}")
     p.add_argument("--repeats", type=int, default=1, help="run the sides round-robin this many times (noisy machines)")
-    p.add_argument("--output", default=None, help="also append the markdown to this file")
     args = p.parse_args(argv)
     if args.child:
         child(json.loads(args.child))

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from stepcoder.problems import load_problems
 from stepcoder.sandbox import SandboxConfig, run_batch
