@@ -43,8 +43,8 @@ def bare_generate(model, tokenizer, prompts: list[str], cfg) -> list[list[int]]:
 def measure(args) -> dict:
     import torch
 
-    from stepcoder.curriculum import build_prompt
-    from stepcoder.curriculum.prompts import PromptConfig
+    from stepcoder.prompts import build_prompt
+    from stepcoder.prompts import PromptConfig
     from stepcoder.models import ModelConfig, load_policy, load_tokenizer
     from stepcoder.rollout import SamplingConfig, generate_completions
     from stepcoder.trainer.ppo_config import DataConfig

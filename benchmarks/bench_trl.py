@@ -32,7 +32,7 @@ SIDES = ("ours", "ours-nofgo", "trl")
 def trl_dataset(problems, prompt_cfg, tokenizer):
     from datasets import Dataset
 
-    from stepcoder.curriculum import build_prompt
+    from stepcoder.prompts import build_prompt
 
     return Dataset.from_list([{"prompt": build_prompt(p, "", prompt_cfg, tokenizer), "problem_index": i}
                               for i, p in enumerate(problems)])
@@ -40,7 +40,7 @@ def trl_dataset(problems, prompt_cfg, tokenizer):
 
 def sandbox_reward(problems, prompt_cfg, sandbox, tokenizer):
     """A TRL reward function: run each completion in our sandbox, reward its verdict."""
-    from stepcoder.curriculum import extract_completion
+    from stepcoder.prompts import extract_completion
     from stepcoder.rl.rewards import verdict_reward
 
     calls = {"seconds": 0.0}
@@ -61,7 +61,7 @@ def run_trl(spec: dict) -> dict:
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from stepcoder.curriculum.prompts import PromptConfig
+    from stepcoder.prompts import PromptConfig
     from stepcoder.models import ModelConfig, load_tokenizer, resolve_model_path
     from stepcoder.sandbox import Sandbox, SandboxConfig
     from stepcoder.trainer.ppo_config import DataConfig

@@ -12,7 +12,7 @@ import pytest
 from stepcoder.eval import EvalConfig, EvalSettingsError, evaluate
 from stepcoder.eval.checkpoint import resolve_eval_model
 from stepcoder.eval.generation import batch_seed, plan_batches
-from stepcoder.eval.programs import truncate_at_stop
+from stepcoder.prompts.completion_form import truncate_at_stop
 from stepcoder.eval.store import SampleStore
 from stepcoder.problems.types import Problem, Test
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stepcoder.curriculum.prompts import (
+from stepcoder.prompts.templates import (
     DEEPSEEK_SYSTEM,
     PromptConfig,
     build_prompt,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stepcoder.config import config_from_dict
-from stepcoder.curriculum import PromptConfig, build_prompt
+from stepcoder.prompts import PromptConfig, build_prompt
 from stepcoder.problems import Problem, Test
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.examples import sft_examples, target_text

@@ -1,4 +1,5 @@
-"""CCCS (StepCoder §3.2): AST blocks and split points, the curriculum, completion prompts."""
+"""CCCS (StepCoder §3.2): AST blocks and split points, and the curriculum (the prompts that
+place its prefixes live in ``stepcoder.prompts``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from stepcoder.curriculum.blocks import (
     split_points,
 )
 from stepcoder.curriculum.cccs import Curriculum, CurriculumConfig, num_stages
-from stepcoder.curriculum.prompts import PromptConfig, build_prompt, completion_stop_index, extract_completion
 
 __all__ = [
     "DEFAULT_SPLIT_KINDS",
@@ -19,12 +19,8 @@ __all__ = [
     "Block",
     "Curriculum",
     "CurriculumConfig",
-    "PromptConfig",
     "SplitPoint",
-    "build_prompt",
-    "completion_stop_index",
     "extract_blocks",
-    "extract_completion",
     "num_stages",
     "split_points",
 ]

@@ -26,7 +26,7 @@ class EvalConfig:
     max_new_tokens: int = field(default=512, metadata={"help": "tokens generated at most per sample"})
     batch_size: int = field(default=8, metadata={"help": "prompts per generate call; part of the seeding, so fixed for a run"})
     limit: int | None = field(default=None, metadata={"help": "evaluate only the first N problems of the file"})
-    prompt_template: str = field(default="auto", metadata={"help": "prompt template for whole-program problems (see PromptConfig.template); HumanEval prompts are fed as is"})
+    prompt_template: str | None = field(default=None, metadata={"help": "prompt template for whole-program problems (see PromptConfig.template); default: the one the model was trained with (its prompt_config.json), else 'auto'; HumanEval prompts are fed as is"})
     timeout: float | None = field(default=None, metadata={"help": "CPU seconds per test (None = the sandbox default)"})
     seed: int = field(default=0, metadata={"help": "base seed; each batch's seed derives from it and its first (problem, sample)"})
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepcoder.eval.config import EvalConfig
-from stepcoder.eval.programs import HUMANEVAL_STOP, program_from_completion, truncate_at_stop, uses_completion_form
 from stepcoder.problems.types import Problem
+from stepcoder.prompts import PromptConfig, load_prompt_config, make_prompt
 
 # (model, tokenizer, prompts, eval config, stop sequences, seed) -> one text per prompt
 GenerateFn = Callable[[Any, Any, list[str], EvalConfig, tuple[str, ...], int], list[str]]
@@ -51,29 +51,15 @@ def plan_batches(num_problems: int, n_samples: int, batch_size: int) -> list[lis
     return [slots[i:i + batch_size] for i in range(0, len(slots), batch_size)]
 
 
-def prompt_config(cfg: EvalConfig) -> Any:
-    from stepcoder.curriculum.prompts import PromptConfig
+def prompt_config(cfg: EvalConfig) -> PromptConfig:
+    """The prompt settings of the evaluation: ``--prompt-template`` when given, else the ones
+    the model was trained with (saved next to its weights), else the 'auto' template."""
+    if cfg.prompt_template is not None:
+        return PromptConfig(template=cfg.prompt_template)
+    from pathlib import Path
 
-    return PromptConfig(template=cfg.prompt_template)
-
-
-def prompt_and_stops(problem: Problem, cfg: EvalConfig, tokenizer: Any) -> tuple[str, tuple[str, ...]]:
-    """The text fed to the model and the stop sequences that end its completion."""
-    if uses_completion_form(problem):
-        return problem.prompt, HUMANEVAL_STOP
-    from stepcoder.curriculum.prompts import build_prompt
-
-    pcfg = prompt_config(cfg)
-    return build_prompt(problem, "", pcfg, tokenizer), tuple(pcfg.stop_sequences(tokenizer))
-
-
-def completion_of(problem: Problem, text: str, cfg: EvalConfig, tokenizer: Any) -> str:
-    """The program text of a generated continuation (cut at a stop sequence or code fence)."""
-    if uses_completion_form(problem):
-        return truncate_at_stop(text, HUMANEVAL_STOP)
-    from stepcoder.curriculum.prompts import extract_completion
-
-    return extract_completion(text, prompt_config(cfg), tokenizer)
+    carried = load_prompt_config(cfg.model) if Path(cfg.model).is_dir() else None
+    return carried or PromptConfig()
 
 
 def rollout_generate(model: Any, tokenizer: Any, prompts: list[str], cfg: EvalConfig,
@@ -98,16 +84,14 @@ def generate_batch(model: Any, tokenizer: Any, problems: Sequence[Problem], batc
     """
     generate = generate or rollout_generate
     first = problems[batch[0].problem_index]
-    prompts, stops = [], []
-    for slot in batch:
-        prompt, stop = prompt_and_stops(problems[slot.problem_index], cfg, tokenizer)
-        prompts.append(prompt)
-        stops += [s for s in stop if s not in stops]
-    texts = generate(model, tokenizer, prompts, cfg, tuple(stops), batch_seed(cfg.seed, first.id, batch[0].sample_idx))
+    pcfg = prompt_config(cfg)
+    prompts = [make_prompt(problems[slot.problem_index], "", pcfg, tokenizer) for slot in batch]
+    stops = tuple(dict.fromkeys(s for prompt in prompts for s in prompt.stops))
+    texts = generate(model, tokenizer, [p.text for p in prompts], cfg, stops,
+                     batch_seed(cfg.seed, first.id, batch[0].sample_idx))
     records = []
-    for slot, text in zip(batch, texts, strict=True):
-        problem = problems[slot.problem_index]
-        completion = completion_of(problem, text, cfg, tokenizer)
-        records.append({"task_id": problem.id, "sample_idx": slot.sample_idx, "completion": completion,
-                        "program": program_from_completion(problem, completion)})
+    for slot, prompt, text in zip(batch, prompts, texts, strict=True):
+        completion = prompt.completion(text, pcfg, tokenizer)
+        records.append({"task_id": problems[slot.problem_index].id, "sample_idx": slot.sample_idx,
+                        "completion": completion, "program": prompt.program(completion)})
     return records

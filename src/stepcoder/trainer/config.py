@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepcoder.curriculum.cccs import CurriculumConfig
-from stepcoder.curriculum.prompts import PromptConfig
+from stepcoder.prompts import PromptConfig
 from stepcoder.models.config import ModelConfig
 from stepcoder.rl.rewards import RewardConfig
 from stepcoder.rollout.config import SamplingConfig

@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stepcoder.curriculum import PromptConfig, build_prompt
-from stepcoder.curriculum.prompts import resolve_template
 from stepcoder.problems.types import Problem
-
-FENCED_TEMPLATES = ("deepseek-instruct", "chat")
+from stepcoder.prompts import FENCED_TEMPLATES, PromptConfig, make_prompt, resolve_template
 
 
 def encode_prompt(tokenizer: Any, text: str) -> list[int]:
@@ -47,7 +44,7 @@ def sft_examples(problems: list[Problem], tokenizer: Any, prompt_cfg: PromptConf
     for problem in problems:
         if not problem.solution:
             continue
-        prompt_ids = encode_prompt(tokenizer, build_prompt(problem, "", prompt_cfg, tokenizer))
+        prompt_ids = encode_prompt(tokenizer, make_prompt(problem, "", prompt_cfg, tokenizer).text)
         target_ids = list(tokenizer(target_text(problem, prompt_cfg, tokenizer), add_special_tokens=False)["input_ids"])
         target_ids.append(tokenizer.eos_token_id)
         if len(prompt_ids) + len(target_ids) <= max_length:

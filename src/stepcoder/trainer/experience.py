@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from stepcoder.curriculum import Curriculum, build_prompt, extract_completion
+from stepcoder.curriculum import Curriculum
 from stepcoder.masking import fgo_token_mask
 from stepcoder.problems import Problem
+from stepcoder.prompts import make_prompt, uses_completion_form
 from stepcoder.rl import RolloutBatch, verdict_reward
 from stepcoder.sandbox.result import ExecResult
 from stepcoder.trainer.config import TrainConfig
@@ -24,7 +25,7 @@ class Rollout:
     problem: Problem
     group: int  # index of the problem in this step's batch (rows of one group share a prompt)
     stage: int  # CCCS stage the prompt was built at
-    prefix: str  # canonical-solution prefix given in the prompt
+    prefix: str  # program text in the prompt: the CCCS prefix healed to a token boundary
     prompt_ids: list[int]
     completion_ids: list[int]  # the actions (at least one token)
     text: str  # decoded completion as generated
@@ -41,35 +42,27 @@ class Rollout:
         return self.prefix + self.completion
 
 
-def stop_sequences(cfg: TrainConfig, tokenizer) -> list[str]:
-    """Where sampling stops: the sampling section's own stops plus the prompt template's."""
-    from stepcoder.curriculum.prompts import resolve_template
-    from stepcoder.trainer.examples import FENCED_TEMPLATES
-
-    stops = list(cfg.sampling.stop) + list(cfg.prompt.stop_sequences(tokenizer))
-    if resolve_template(cfg.prompt, tokenizer) in FENCED_TEMPLATES:
-        stops.append("\n```")  # the closing fence (its newline stays in the program)
-    return list(dict.fromkeys(s for s in stops if s))
-
-
 def sample_rollouts(model, tokenizer, problems: list[Problem], curriculum: Curriculum, cfg: TrainConfig,
                     seed: int) -> list[Rollout]:
-    """``cfg.sampling.n`` completions per problem, each continuing its CCCS prefix."""
+    """``cfg.sampling.n`` completions per problem, each continuing its CCCS prefix (healed to
+    a token boundary by ``stepcoder.prompts``, the same prompts evaluation uses)."""
     from stepcoder.rollout import generate_completions
 
-    prefixes = [curriculum.prefix_for(p) for p in problems]
-    prompts = [build_prompt(p, prefix, cfg.prompt, tokenizer) for p, prefix in zip(problems, prefixes)]
-    sampling = dataclasses.replace(cfg.sampling, seed=seed, stop=stop_sequences(cfg, tokenizer))
-    groups = generate_completions(model, tokenizer, prompts, sampling)
+    # completion-form (HumanEval) problems continue their own prompt: no CCCS prefix there
+    prompts = [make_prompt(p, "" if uses_completion_form(p) else curriculum.prefix_for(p), cfg.prompt, tokenizer)
+               for p in problems]
+    stops = list(dict.fromkeys([*cfg.sampling.stop, *(s for prompt in prompts for s in prompt.stops)]))
+    sampling = dataclasses.replace(cfg.sampling, seed=seed, stop=stops)
+    groups = generate_completions(model, tokenizer, [p.text for p in prompts], sampling)
     rollouts = []
-    for g, (problem, prefix, completions) in enumerate(zip(problems, prefixes, groups, strict=True)):
+    for g, (problem, prompt, completions) in enumerate(zip(problems, prompts, groups, strict=True)):
         for c in completions:
             ids, offsets = list(c.completion_ids), list(c.token_offsets)
             if not ids:  # nothing generated: the EOS decision is the one action to learn from
                 ids, offsets = [tokenizer.eos_token_id], [(len(c.text), len(c.text))]
-            completion = extract_completion(c.text, cfg.prompt, tokenizer)
-            rollouts.append(Rollout(problem, g, curriculum.stage(problem), prefix, list(c.prompt_ids), ids, c.text,
-                                    completion, offsets, str(getattr(c, "finish_reason", ""))))
+            completion = prompt.completion(c.text, cfg.prompt, tokenizer)
+            rollouts.append(Rollout(problem, g, curriculum.stage(problem), prompt.program_prefix, list(c.prompt_ids),
+                                    ids, c.text, completion, offsets, str(getattr(c, "finish_reason", ""))))
     return rollouts
 
 

@@ -9,6 +9,7 @@ the prepared (DDP) models all-reduce gradients.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from pathlib import Path
@@ -52,6 +53,10 @@ class PPOTrainer:
     def __init__(self, cfg: TrainConfig, accelerator=None):
         from stepcoder.models import ReferencePolicy, load_critic, load_policy, load_tokenizer
 
+        from stepcoder.prompts import prompt_config_for
+
+        # a model trained here carries its prompt settings: keep them unless the config sets others
+        cfg = dataclasses.replace(cfg, prompt=prompt_config_for(cfg.prompt, cfg.model.name_or_path))
         self.cfg = cfg
         self.acc = accelerator or make_accelerator(cfg.training.cpu, cfg.training.mixed_precision)
         self.run_dir = Path(cfg.training.output_dir)
@@ -88,6 +93,7 @@ class PPOTrainer:
     def train(self, resume: bool = False) -> dict[str, float]:
         """Run (or continue) the PPO steps; returns the last step's metrics."""
         from stepcoder.config import save_yaml
+        from stepcoder.prompts import save_prompt_config
         from stepcoder.sandbox import Sandbox
         from stepcoder.trainer.metrics_logger import MetricsLogger
 
@@ -97,6 +103,7 @@ class PPOTrainer:
         main = self.acc.is_main_process
         if main:
             save_yaml(self.cfg, self.run_dir / "config.yaml")
+            save_prompt_config(self.cfg.prompt, self.run_dir)  # read by eval of a checkpoint
         log = MetricsLogger(self.run_dir, self.cfg.training.tensorboard, self.cfg.training.wandb_project,
                             resume_step=self.start_step if resume else None) if main else None
         metrics: dict[str, float] = {}
@@ -234,5 +241,5 @@ class PPOTrainer:
         from stepcoder.trainer.sft import save_pretrained
 
         if self.acc.is_main_process:
-            save_pretrained(unwrap(self.policy.model, self.acc), self.tokenizer, out)
+            save_pretrained(unwrap(self.policy.model, self.acc), self.tokenizer, out, self.cfg.prompt)
         self.acc.wait_for_everyone()

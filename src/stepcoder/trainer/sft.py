@@ -91,7 +91,7 @@ def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None) -> dict[
             metrics_log.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        save_pretrained(unwrap(model, accelerator), tokenizer, out)
+        save_pretrained(unwrap(model, accelerator), tokenizer, out, cfg.prompt)
     return metrics
 
 
@@ -118,11 +118,15 @@ def _sft_step(model, optimizer, batch, cfg: TrainConfig, pad_id: int, accelerato
     return {"loss": loss_sum, "grad_norm": float(norm), "perf/tokens_per_s": total_tokens / seconds, "time/step": seconds}
 
 
-def save_pretrained(model, tokenizer, out: Path) -> None:
-    """An ordinary HF folder usable as ``model.name_or_path``: LoRA adapters are merged."""
+def save_pretrained(model, tokenizer, out: Path, prompt_cfg=None) -> None:
+    """An ordinary HF folder usable as ``model.name_or_path``: LoRA adapters are merged; the
+    prompt settings it was trained with go beside the weights (``stepcoder.prompts.carried``)."""
     from stepcoder.models.load import is_peft
+    from stepcoder.prompts import save_prompt_config
 
     if is_peft(model):
         model = model.merge_and_unload()
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
+    if prompt_cfg is not None:
+        save_prompt_config(prompt_cfg, out)

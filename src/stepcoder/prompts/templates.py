@@ -1,5 +1,6 @@
-"""Completion prompts: the task, then the CCCS prefix that the model continues, and the rules
-that cut a model's output back to program text.
+"""Prompt templates: the task as the model reads it, then the CCCS prefix that it continues,
+and the rules that cut a model's output back to program text. Training (SFT, PPO) and
+evaluation build every prompt here, so a model is measured on the format it was trained on.
 
 The executed program is always ``prefix + completion``. The prefix is canonical-solution text
 (whole lines, possibly empty), so with an empty prefix the model writes the whole program,
@@ -32,6 +33,10 @@ DEFAULT_INSTRUCTION = (
 CODE_FENCE_OPEN = "```python\n"
 # A closing fence: three backticks at the start of a line (never valid Python there).
 _CLOSING_FENCE = re.compile(r"^```", re.MULTILINE)
+
+# Templates that open a ```python block: the closing fence ends the completion.
+FENCED_TEMPLATES = ("deepseek-instruct", "chat")
+CLOSING_FENCE_STOP = "\n```"
 
 DEFAULT_STOPS: dict[str, tuple[str, ...]] = {
     "deepseek-instruct": ("<|EOT|>", "\n### Instruction:"),
@@ -73,11 +78,14 @@ class PromptConfig:
             self.stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
 
     def stop_sequences(self, tokenizer: Any = None) -> tuple[str, ...]:
-        """The stop sequences in force for this template (and tokenizer, for 'auto')."""
-        if self.stop is not None:
-            return self.stop
+        """The stop sequences in force for this template (and tokenizer, for 'auto'): the
+        configured or default ones, plus the closing fence for templates that open one
+        (training and evaluation stop sampling at the same places)."""
         kind = resolve_template(self, tokenizer)
-        return DEFAULT_STOPS[kind if kind in DEFAULT_STOPS else "custom"]
+        stops = self.stop if self.stop is not None else DEFAULT_STOPS[kind if kind in DEFAULT_STOPS else "custom"]
+        if kind in FENCED_TEMPLATES:
+            stops = (*stops, CLOSING_FENCE_STOP)
+        return tuple(dict.fromkeys(s for s in stops if s))
 
 
 def resolve_template(config: PromptConfig, tokenizer: Any = None) -> str:
@@ -141,7 +149,9 @@ def completion_stop_index(text: str, config: PromptConfig | None = None, tokeniz
     """
     config = config or PromptConfig()
     cuts = [m.start() for m in [_CLOSING_FENCE.search(text)] if m]
-    cuts += [i for i in (text.find(s) for s in config.stop_sequences(tokenizer) if s) if i >= 0]
+    # the fence rule above keeps the newline before a closing fence, so its stop string is skipped
+    stops = [s for s in config.stop_sequences(tokenizer) if s != CLOSING_FENCE_STOP]
+    cuts += [i for i in (text.find(s) for s in stops) if i >= 0]
     return min(cuts) if cuts else None
 
 

