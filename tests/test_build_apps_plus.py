@@ -90,9 +90,9 @@ def test_real_apps_records(apps_hub):
 def test_cli_source_errors(tmp_path, capsys):
     out = str(tmp_path / "o.jsonl")
     assert main(["data", "build-apps-plus", out]) == 2  # neither a file nor --hub
-    assert "either APPS_FILE or --hub" in capsys.readouterr().out
+    assert "either APPS_FILE or --hub" in capsys.readouterr().err
     try:
         import datasets  # noqa: F401
     except ImportError:
         assert main(["data", "build-apps-plus", out, "--hub", "codeparrot/apps"]) == 2
-        assert "needs the `datasets` package" in capsys.readouterr().out
+        assert "needs the `datasets` package" in capsys.readouterr().err

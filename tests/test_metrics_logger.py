@@ -72,8 +72,9 @@ def test_resume_truncates_to_equal_an_uninterrupted_run(tmp_path):
 
 def test_wandb_missing_gives_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb -> ImportError
-    with pytest.raises(RuntimeError, match="wandb_project='proj' was given but wandb is not installed"):
-        MetricsLogger(tmp_path, tensorboard=False, wandb_project="proj")
+    with pytest.raises(ImportError, match="wandb_project 'proj' needs wandb, which is not installed"):
+        MetricsLogger(tmp_path / "run", tensorboard=False, wandb_project="proj")
+    assert not (tmp_path / "run").exists()  # checked before any file is written
 
 
 def test_wandb_logs_and_resumes_the_same_run(tmp_path, monkeypatch):

@@ -135,4 +135,4 @@ def test_unknown_task_id_names_the_line(tmp_path, capsys):
 
     save_jsonl(small_problems(), problems)
     assert main(["score", str(samples), "--data", str(problems)]) == 2
-    assert "line 3: unknown task_id" in capsys.readouterr().out
+    assert "line 3: unknown task_id" in capsys.readouterr().err

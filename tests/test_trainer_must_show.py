@@ -96,9 +96,11 @@ def test_tiny_run_trains_every_parameter_and_moves_the_curriculum(tmp_path):
 
 def run_cli(capsys, *argv: str) -> str:
     """stderr of an in-process ``stepcoder ...`` that must fail with exit status 2."""
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    assert exc.value.code == 2
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's own errors (an unknown option)
+        code = exc.code
+    assert code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return err
@@ -122,9 +124,11 @@ def test_missing_model_path(capsys, earlier_run, tmp_path):
     missing = str(tmp_path / "no-such-model")
     for command in ("train", "sft"):
         err = run_cli(capsys, command, "--config", "tiny", "--model.name_or_path", missing, "--output-dir", str(earlier_run))
-        assert err.strip() == (f"stepcoder {command}: error: model.name_or_path {missing!r}: no such directory (a model "
-                               "folder, e.g. written by `stepcoder sft`, or a Hugging Face Hub id such as "
-                               "'google/gemma-3-270m')")
+        assert err.strip().startswith(f"stepcoder {command}: error: output folder {earlier_run} is not empty")
+        err = run_cli(capsys, command, "--config", "tiny", "--model.name_or_path", missing, "--output-dir",
+                      str(tmp_path / "fresh"))
+        assert err.strip().startswith(f"stepcoder {command}: error: model.name_or_path {missing!r}: no such folder (a "
+                                      "model folder, e.g. written by `stepcoder sft`")
     assert_untouched(earlier_run)
 
 
@@ -132,9 +136,9 @@ def test_dataset_without_tests(capsys, earlier_run, tmp_path):
     data = tmp_path / "untested.jsonl"
     data.write_text("".join(json.dumps({"id": f"p{i}", "prompt": "Print 1.", "solution": "print(1)\n", "tests": []}) + "\n"
                             for i in range(3)))
-    # sft would empty an earlier folder's metrics; train refuses an earlier run before it reads data
-    for command, out in (("train", tmp_path / "fresh"), ("sft", earlier_run)):
-        err = run_cli(capsys, command, "--config", "tiny", "--data.train_path", str(data), "--output-dir", str(out))
+    # data is checked before anything is written: --overwrite empties a folder only after that
+    for command, out, extra in (("train", tmp_path / "fresh", ()), ("sft", earlier_run, ("--overwrite",))):
+        err = run_cli(capsys, command, "--config", "tiny", "--data.train_path", str(data), "--output-dir", str(out), *extra)
         assert err.startswith(f"stepcoder {command}: error: data.train_path {str(data)!r}: no usable training problem")
         assert "of 3 problems, 3 have no tests" in err and len(err.strip().splitlines()) == 1
     err = run_cli(capsys, "train", "--config", "tiny", "--data.train_path", str(tmp_path / "absent.jsonl"),
@@ -166,6 +170,6 @@ def test_batch_size_that_does_not_divide(capsys, earlier_run):
 
 def test_fresh_run_over_an_earlier_one(capsys, earlier_run):
     err = run_cli(capsys, "train", "--config", "tiny", "--output-dir", str(earlier_run))
-    assert err.strip() == (f"stepcoder train: error: {earlier_run} already holds a run (metrics.jsonl): pass --resume "
-                           "to continue it or choose another --output-dir")
+    assert err.strip() == (f"stepcoder train: error: output folder {earlier_run} is not empty (metrics.jsonl): pass "
+                           "--resume to continue it, --overwrite to replace it, or choose another folder")
     assert_untouched(earlier_run)

@@ -3,6 +3,12 @@
 Each command module exposes ``add_parser(subparsers)`` and ``run(args) -> int`` and keeps
 its heavy imports (torch, transformers) inside ``run`` so that light commands such as
 ``stepcoder check`` start without importing torch.
+
+Bad input is reported here, once for every command: a command raises (a ``ValueError`` such
+as ``ConfigError`` or ``ProblemFormatError`` naming the file, record and field; an
+``OSError`` for a missing path or an occupied output folder; an ``ImportError`` naming the
+extra to install) and ``main`` prints one line on stderr and exits with status 2, argparse's
+status for bad usage. ``--debug`` lets the exception through with its traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +31,11 @@ COMMANDS = {
 }
 
 
+# A user's mistake or a missing optional package; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError, ImportError)
+DEBUG_HELP = "show the traceback of an error instead of one line"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from stepcoder import __version__
 
@@ -33,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reinforcement learning from execution feedback for code LMs (StepCoder: PPO + CCCS + FGO).",
     )
     parser.add_argument("--version", action="version", version=f"stepcoder {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMANDS.values():
         try:
@@ -42,7 +54,31 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(subparsers)
+    _add_debug_flag(subparsers)
     return parser
+
+
+def _add_debug_flag(subparsers: argparse._SubParsersAction) -> None:
+    """``--debug`` is accepted after the subcommand too (``stepcoder eval ... --debug``)."""
+    for sub in subparsers.choices.values():
+        # SUPPRESS: a subcommand without the flag keeps the value parsed before it
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_debug_flag(action)
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception's message on one line (multi-line messages joined with '; ').
+
+    >>> one_line(ValueError("a:\n  b\n  c"))
+    'a: b; c'
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    for line in lines[1:]:
+        text += (" " if text.endswith(":") else "; ") + line
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"stepcoder {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

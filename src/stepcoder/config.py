@@ -212,10 +212,19 @@ def save_yaml(obj: Any, path: str | os.PathLike) -> None:
 
 
 def _read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """The top-level mapping of a YAML config. An empty or blank file is an error: a config
+    that says nothing is far more often a mistake (a wrong or truncated file) than a wish for
+    every default, which is what running without ``--config`` gives."""
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
     if data is None:
-        return {}
+        raise ConfigError(f"{path}: the config file is empty (no key is set); omit --config for the defaults")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data

@@ -36,14 +36,24 @@ def _programs(args: argparse.Namespace, problems: list) -> list[tuple[Any, str]]
         with open(args.programs) as f:
             for n, line in enumerate(f, 1):
                 if line.strip():
-                    rec = json.loads(line)
+                    rec = _program_record(args.programs, n, line)
                     if str(rec.get("id")) not in by_id:
-                        raise SystemExit(f"error: {args.programs}, line {n}: unknown problem id {rec.get('id')!r}")
+                        raise ValueError(f"{args.programs}, line {n}: unknown problem id {rec.get('id')!r}")
                     items.append((by_id[str(rec["id"])], rec["program"]))
         return items
     if args.program_field:
         return [(p, p.meta[args.program_field]) for p in problems if p.meta.get(args.program_field)]
     return [(p, p.solution) for p in problems if p.solution]
+
+
+def _program_record(path: str, n: int, line: str) -> dict:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}, line {n}: not valid JSON: {exc}") from None
+    if not isinstance(rec, dict) or not isinstance(rec.get("program"), str):
+        raise ValueError(f"{path}, line {n}, field 'program': expected an object with a string 'program'")
+    return rec
 
 
 def summarize(items: list, results: list) -> dict[str, Any]:
@@ -62,10 +72,10 @@ def summarize(items: list, results: list) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.problems import load_problems
+    from stepcoder.commands.inputs import require_problems
     from stepcoder.sandbox import Sandbox, SandboxConfig
 
-    problems = load_problems(args.path, args.format)[: args.limit]
+    problems = require_problems(args.path, args.format, "PATH")[: args.limit]
     items = _programs(args, problems)
     limits = {} if args.timeout is None else {"timeout_s": args.timeout}
     config = SandboxConfig(workers=args.workers, coverage=not args.no_coverage, **limits)

@@ -69,13 +69,9 @@ def _print_summary(entries: list[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.problems import ProblemFormatError, load_problems
+    from stepcoder.commands.inputs import require_problems
 
-    try:
-        problems = load_problems(args.path, format=args.format)
-    except (ProblemFormatError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}")
-        return 2
+    problems = require_problems(args.path, args.format, "PATH")
     kinds = tuple(args.split_kinds)
     entries = [_describe(problem, kinds) for problem in problems]
     _print_table(entries, args.limit)

@@ -24,12 +24,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--timeout", type=float, default=4.0, help="CPU seconds per test (default: 4)")
     b.add_argument("--n-workers", type=int, default=0, help="sandbox worker processes (default: one per CPU)")
     b.add_argument("--limit", type=int, default=None, help="only the first N records")
+    b.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     b.set_defaults(func=run_build)
 
     c = sub.add_parser("convert", help="convert any supported problem file to native JSONL")
     c.add_argument("src", help="problem file (apps-plus, apps, humaneval, mbpp or jsonl)")
     c.add_argument("out", help="output native JSONL (.gz to compress)")
     c.add_argument("--format", default=None, help="force the input format (default: detect)")
+    c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     c.set_defaults(func=run_convert)
 
     i = sub.add_parser("info", help="format, counts and test kinds of a problem file")
@@ -42,12 +44,14 @@ def run_build(args: argparse.Namespace) -> int:
     from stepcoder.data.build_apps_plus import BuildConfig, build_apps_plus
     from stepcoder.problems import save_jsonl
 
+    from stepcoder.output_dir import check_output_file
+
     if (args.apps_file is None) == (args.hub is None):
-        print("error: give either APPS_FILE or --hub NAME (not both)")
-        return 2
+        raise ValueError("give either APPS_FILE or --hub NAME (not both)")
+    check_output_file(args.out, args.overwrite)
     records, source = _hub_records(args.hub, args.split) if args.hub else _file_records(args.apps_file)
-    if records is None:
-        return 2
+    if not records:
+        raise ValueError(f"{source}: no records: the file is empty")
     config = BuildConfig(max_solutions=args.max_solutions, timeout_s=args.timeout, workers=args.n_workers, limit=args.limit)
     problems, summary = build_apps_plus(records, source, config)
     out = save_jsonl(problems, args.out)
@@ -58,31 +62,34 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_records(path: str) -> tuple[list | None, str]:
+def _file_records(path: str) -> tuple[list, str]:
     from stepcoder.problems.records import read_records
 
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"APPS_FILE {path!r}: no such file")
     return read_records(path), path
 
 
-def _hub_records(name: str, split: str) -> tuple[list | None, str]:
+def _hub_records(name: str, split: str) -> tuple[list, str]:
     try:
         import datasets
     except ImportError:
-        print("error: --hub needs the `datasets` package (pip install datasets) and network access; "
-              "or download APPS once and pass the local .json/.jsonl file as APPS_FILE")
-        return None, name
+        raise ImportError("--hub needs the `datasets` package (pip install datasets) and network access; "
+                          "or download APPS once and pass the local .json/.jsonl file as APPS_FILE") from None
     try:
         ds = datasets.load_dataset(name, split=split)
     except Exception as exc:  # offline, unknown name, script-based dataset, ...
-        print(f"error: could not load {name!r} split {split!r} from the hub (network access needed): {exc}")
-        return None, name
+        raise OSError(f"could not load {name!r} split {split!r} from the hub (network access needed): {exc}") from exc
     return [dict(row) for row in ds], f"{name}:{split}"
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from stepcoder.problems import load_problems, save_jsonl
+    from stepcoder.commands.inputs import require_problems
+    from stepcoder.output_dir import check_output_file
+    from stepcoder.problems import save_jsonl
 
-    problems = load_problems(args.src, args.format)
+    check_output_file(args.out, args.overwrite)
+    problems = require_problems(args.src, args.format, "SRC")
     print(f"wrote {save_jsonl(problems, args.out)} ({len(problems)} problems)")
     return 0
 
@@ -90,9 +97,10 @@ def run_convert(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from stepcoder.problems import detect_format, load_problems
+    from stepcoder.commands.inputs import require_problems
+    from stepcoder.problems import detect_format
 
-    problems = load_problems(args.src, args.format)
+    problems = require_problems(args.src, args.format, "SRC")
     info = {
         "format": args.format or detect_format(args.src),
         "problems": len(problems),

@@ -51,38 +51,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "eval", help="sample, execute and score a model on a problem file (pass@k; resumable)",
         description="Make --n-samples samples per problem, run them in the sandbox and report pass@k "
         "per difficulty. Samples go to OUTPUT_DIR/samples.jsonl as they are made: rerun the same "
-        "command to resume a killed eval.")
+        "command with --resume to continue a killed eval.")
     add_config_arguments(p)
     p.add_argument("--output-dir", required=True, help="folder for samples.jsonl, eval.json, report.md, plots/")
+    p.add_argument("--resume", action="store_true", help="continue the eval already in the output folder (same settings)")
+    p.add_argument("--overwrite", action="store_true", help="empty a non-empty output folder first")
     p.add_argument("--dtype", default="float32", help="weight dtype: float32, bfloat16 or auto")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.eval import EvalSettingsError, evaluate
+    from stepcoder.commands.inputs import require_problems
+    from stepcoder.eval import evaluate
     from stepcoder.eval.checkpoint import resolve_eval_model
-    from stepcoder.models import ModelConfig, load_policy, load_tokenizer
-    from stepcoder.problems import load_problems
+    from stepcoder.models.paths import check_model_name
+    from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
 
     names = {f.name for f in dataclasses.fields(EvalConfig)}
-    try:
-        cfg = EvalConfig(**{k: v for k, v in vars(args).items() if k in names})
-    except ValueError as exc:
-        print(f"error: {exc}")
-        return 2
-    problems = load_problems(cfg.data, cfg.format)
+    cfg = EvalConfig(**{k: v for k, v in vars(args).items() if k in names})
+    check_output_dir(args.output_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
+    check_model_name(cfg.model, "--model")
+    problems = require_problems(cfg.data, cfg.format, "--data")
     model_path = resolve_eval_model(cfg.model)
     if Path(cfg.model).is_dir():  # record the checkpoint, so a newer one is not mixed in on resume
         cfg.model = model_path
+    from stepcoder.models import ModelConfig, load_policy, load_tokenizer
+
     model_cfg = ModelConfig(name_or_path=model_path, dtype=args.dtype)
     tokenizer, model = load_tokenizer(model_cfg), load_policy(model_cfg)
     model.eval()
-    try:
+    empty_for_overwrite(args.output_dir, args.overwrite)
+    with restore_on_failure(args.output_dir):
         result = evaluate(model, tokenizer, problems, cfg, args.output_dir, progress=not args.no_progress)
-    except EvalSettingsError as exc:
-        print(f"error: {exc}")
-        return 2
     print(json.dumps({"pass_at_k": result.pass_at_k, "by_verdict": result.by_verdict}, indent=2))
     print(f"wrote {result.output_dir / 'eval.json'} and {result.output_dir / 'report.md'}")
     return 0

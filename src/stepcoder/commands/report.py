@@ -31,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
         elif (d / "eval.json").exists():
             print(f"wrote {write_eval_report(d)}")
         else:
-            print(f"error: {d} holds neither metrics.jsonl (a training run) nor eval.json (an eval)")
-            return 2
+            raise FileNotFoundError(f"{d} holds neither metrics.jsonl (a training run) nor eval.json (an eval)")
     if len(train_runs) > 1:
         out = Path(args.out) if args.out else train_runs[0].resolve().parent
         print(f"wrote {write_comparison(train_runs, out)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from stepcoder.commands.eval import parse_k
 
@@ -25,18 +26,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.eval import SampleFileError, score_file
-    from stepcoder.problems import load_problems
+    from stepcoder.commands.inputs import require_problems
+    from stepcoder.eval import score_file
     from stepcoder.sandbox import SandboxConfig
 
     limits = {} if args.timeout is None else {"timeout_s": args.timeout}
     config = SandboxConfig(workers=args.n_workers, coverage=False, **limits)
-    problems = load_problems(args.data, args.format)
-    try:
-        result = score_file(args.samples, problems, args.k, config)
-    except SampleFileError as exc:
-        print(f"error: {exc}")
-        return 2
+    problems = require_problems(args.data, args.format, "--data")
+    if not Path(args.samples).is_file():
+        raise FileNotFoundError(f"SAMPLES {args.samples!r}: no such file")
+    result = score_file(args.samples, problems, args.k, config)
     print(json.dumps(result.pass_at_k.get("Overall", {})))
     if len(result.pass_at_k) > 1:
         print(json.dumps(result.pass_at_k, indent=2))

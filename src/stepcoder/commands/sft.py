@@ -7,13 +7,14 @@ import argparse
 
 
 def add_parser(subparsers) -> None:
-    from stepcoder.trainer.cli_args import add_lazy_config_arguments
+    from stepcoder.trainer.cli_args import add_lazy_config_arguments, add_output_flags
 
     parser = subparsers.add_parser(
         "sft", help="supervised fine-tuning on canonical solutions",
         description="Fine-tune model.name_or_path on the canonical solutions of data.train_path, in the prompt "
                     "format PPO samples from (prompt tokens masked out of the loss).")
     parser.add_argument("--output-dir", required=True, help="where the fine-tuned model folder is written")
+    add_output_flags(parser, can_resume=False)
     add_lazy_config_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -21,16 +22,17 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from stepcoder.trainer.cli_args import check_model_paths, resolve_train_config, user_errors
-    from stepcoder.trainer.problems import load_train_problems
+    from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
+    from stepcoder.trainer.cli_args import check_training_inputs, resolve_train_config
     from stepcoder.trainer.sft import run_sft
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args)
-    # bad input fails here, before the output folder's earlier metrics are emptied
-    with user_errors("sft"):
-        check_model_paths(cfg.model)
-        load_train_problems(cfg.data)
-    metrics = run_sft(cfg, args.output_dir)
+    # every input is checked before the output folder is touched
+    check_output_dir(args.output_dir, overwrite=args.overwrite)
+    check_training_inputs(cfg)
+    empty_for_overwrite(args.output_dir, args.overwrite)
+    with restore_on_failure(args.output_dir):
+        metrics = run_sft(cfg, args.output_dir)
     print(f"SFT done: final loss {metrics.get('loss', float('nan')):.4f}; model saved to {args.output_dir}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_parser(subparsers) -> None:
-    from stepcoder.trainer.cli_args import add_lazy_config_arguments
+    from stepcoder.trainer.cli_args import add_lazy_config_arguments, add_output_flags
 
     parser = subparsers.add_parser(
         "train", help="PPO with CCCS + FGO (StepCoder)",
@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
                     "For several processes: torchrun --nproc_per_node N -m stepcoder train ... "
                     "or accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m stepcoder train ...")
     parser.add_argument("--output-dir", default=None, help="run directory (default: training.output_dir)")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of the run directory")
+    add_output_flags(parser, can_resume=True)
     parser.add_argument("--no-cccs", action="store_true", help="no curriculum: every prompt is plain generation (stage 0)")
     parser.add_argument("--no-fgo", action="store_true", help="no FGO: every completion token is in the policy loss")
     add_lazy_config_arguments(parser)
@@ -36,17 +36,21 @@ def ablation_overrides(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from stepcoder.trainer.cli_args import check_model_paths, resolve_train_config, user_errors
-    from stepcoder.trainer.ppo import PPOTrainer, check_run_dir
+    from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
+    from stepcoder.trainer.cli_args import check_training_inputs, resolve_train_config
+    from stepcoder.trainer.ppo import PPOTrainer
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args, **ablation_overrides(args))
+    run_dir = cfg.training.output_dir
     # bad input fails here, before the run directory is touched
-    with user_errors("train"):
-        check_model_paths(cfg.model)
-        check_run_dir(cfg.training.output_dir, args.resume)
-        trainer = PPOTrainer(cfg)
-    metrics = trainer.train(resume=args.resume)
+    check_output_dir(run_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
+    check_training_inputs(cfg)
+    trainer = PPOTrainer(cfg)
+    empty_for_overwrite(run_dir, args.overwrite and trainer.acc.is_main_process)
+    trainer.acc.wait_for_everyone()
+    with restore_on_failure(run_dir):
+        metrics = trainer.train(resume=args.resume)
     if trainer.acc.is_main_process:
         print(f"PPO done: step {metrics.get('step')} reward {metrics.get('reward_mean', float('nan')):.3f} "
               f"pass rate {metrics.get('pass_rate', float('nan')):.3f}; run directory {cfg.training.output_dir}")

@@ -1,5 +1,6 @@
-"""Where model names point: the tiny model and the packaged gemma-3-270m are built once into
-a cache folder; anything else is passed to ``from_pretrained`` as given."""
+"""Where model names point: the tiny model and the packaged real models (gemma-3-270m,
+SmolLM2-135M-Instruct) are built once into a cache folder; anything else is passed to
+``from_pretrained`` as given."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 TINY = "tiny"
 GEMMA = "gemma-3-270m"
+SMOLLM2 = "smollm2-135m"
 TINY_SEED = 0
 
 
@@ -31,7 +33,30 @@ def resolve_model_path(name: str) -> str:
         from stepcoder.models.gemma import gemma_path
 
         return str(gemma_path(cache_root() / "models" / GEMMA))
+    if name == SMOLLM2:
+        from stepcoder.models.smollm2 import smollm2_path
+
+        return str(smollm2_path(cache_root() / "models" / SMOLLM2))
     return name
+
+
+PACKAGED = (TINY, GEMMA, SMOLLM2)
+
+
+def check_model_name(name: str, what: str = "model") -> None:
+    """Fail before anything loads when ``name`` is meant as a local folder that does not exist.
+    A ``namespace/name`` string may be a Hub id: that one is left to Hugging Face, whose
+    OSError for an unknown id names it."""
+    if name in PACKAGED or Path(name).expanduser().exists() or not _looks_local(name):
+        return
+    raise FileNotFoundError(f"{what} {name!r}: no such folder (a model folder, e.g. written by `stepcoder sft`, "
+                            f"one of {', '.join(PACKAGED)}, or a Hugging Face Hub id such as 'google/gemma-3-270m')")
+
+
+def _looks_local(name: str) -> bool:
+    """A Hub id is 'name' or 'namespace/name'; an absolute path, '~', '.', '..' or two slashes is a path."""
+    return (os.path.isabs(name) or name.startswith(("~", ".")) or name.count("/") > 1
+            or (os.sep != "/" and os.sep in name))
 
 
 def _tiny_path() -> Path:

@@ -82,6 +82,13 @@ def _format_of(path: str | Path, first: dict[str, Any]) -> str:
     for name, signature in _SIGNATURES:
         if signature <= keys:
             return name
+    # the closest format names the field the record lacks (e.g. a native record without tests)
+    name, signature = max(_SIGNATURES, key=lambda item: len(item[1] & keys) / len(item[1]))
+    if signature & keys:
+        missing = sorted(signature - keys)
+        hint = f"pass format= (one of {sorted(FORMATS)}) if it is another format"
+        raise ProblemFormatError(str(path), 0, missing[0], f"missing required field of the {name!r} format "
+                                 f"(the record has {sorted(keys)}); {hint}")
     raise ProblemFormatError(
         str(path), 0, None, f"cannot detect the format from keys {sorted(keys)}; pass format= (one of {sorted(FORMATS)})"
     )

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
-import sys
 import types
-from contextlib import contextmanager
-from pathlib import Path
 
-# A user's mistake (a missing path, an unknown key, sizes that do not fit, a run directory in
-# use) surfaces as one of these while the config is read and the models load; ConfigError and
-# ProblemFormatError are ValueErrors, Hugging Face raises OSError for a model it cannot find.
-USER_ERRORS = (ValueError, OSError)
+# A user's mistake (a missing path, an unknown key, sizes that do not fit, an occupied output
+# folder) surfaces as a ValueError or OSError while the config is read and the models load;
+# ``stepcoder.cli.main`` turns it into one line on stderr and exit status 2.
 
 
 def add_lazy_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +45,7 @@ def resolve_train_config(args: argparse.Namespace, **overrides):
     ns = argparse.Namespace(**vars(args))
     for dotted, value in overrides.items():
         setattr(ns, dotted, value)
-    with user_errors(getattr(args, "command", None)):
-        return parse_config(TrainConfig, ns, config_path=resolve_config_path(args.config))
+    return parse_config(TrainConfig, ns, config_path=resolve_config_path(args.config))
 
 
 def _reject_misspelt_flags(parser: argparse.ArgumentParser, extras: list[str]) -> None:
@@ -66,30 +60,35 @@ def _reject_misspelt_flags(parser: argparse.ArgumentParser, extras: list[str]) -
             parser.exit(2, f"{parser.prog}: error: unknown option {flag} (did you mean {guess[0]}?)\n")
 
 
-@contextmanager
-def user_errors(command: str | None):
-    """Turn a user error raised inside the block into one line on stderr and exit status 2
-    (argparse's convention for bad usage), without a traceback."""
-    try:
-        yield
-    except USER_ERRORS as exc:
-        prog = f"stepcoder {command}" if command else "stepcoder"
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def check_model_paths(model) -> None:
-    """Fail before anything loads when ``model.name_or_path`` (or the critic's) is meant as a
-    local folder that does not exist. A ``namespace/name`` string may be a Hub id: that one is
-    left to Hugging Face, whose OSError for an unknown id names it (caught by :func:`user_errors`)."""
+    """Fail before anything loads when ``model.name_or_path`` (or the critic's) names a local
+    folder that does not exist (see :func:`stepcoder.models.paths.check_model_name`)."""
+    from stepcoder.models.paths import check_model_name
+
     for key in ("name_or_path", "critic_name_or_path"):
         value = getattr(model, key, None)
-        if value and value != "tiny" and not Path(value).expanduser().exists() and _looks_local(value):
-            raise FileNotFoundError(f"model.{key} {value!r}: no such directory (a model folder, e.g. written by "
-                                    "`stepcoder sft`, or a Hugging Face Hub id such as 'google/gemma-3-270m')")
+        if value:
+            check_model_name(value, f"model.{key}")
 
 
-def _looks_local(name: str) -> bool:
-    """A Hub id is 'name' or 'namespace/name'; an absolute path, '~', '.', '..' or two slashes is a path."""
-    return (os.path.isabs(name) or name.startswith(("~", ".")) or name.count("/") > 1
-            or (os.sep != "/" and os.sep in name))
+def check_training_inputs(cfg, heldout: bool = False) -> None:
+    """Everything a training command reads, checked before its output folder is touched: the
+    model paths, the training (and held-out) problems, and the optional packages asked for."""
+    from stepcoder.trainer.metrics_logger import check_wandb
+    from stepcoder.trainer.problems import load_heldout_problems, load_train_problems
+
+    check_model_paths(cfg.model)
+    load_train_problems(cfg.data)
+    if heldout and not load_heldout_problems(cfg.data):
+        raise ValueError(f"data.heldout_path {cfg.data.heldout_path!r}: no held-out problem with tests")
+    check_wandb(cfg.training.wandb_project)
+
+
+def add_output_flags(parser: argparse.ArgumentParser, can_resume: bool) -> None:
+    """``--overwrite`` (and ``--resume`` where the command can continue its own work): the
+    flags of the one output-folder rule, ``stepcoder.output_dir``."""
+    if can_resume:
+        parser.add_argument("--resume", action="store_true",
+                            help="continue the work already in the output folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="empty a non-empty output folder first (after every input has been checked)")

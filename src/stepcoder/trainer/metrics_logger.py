@@ -59,6 +59,20 @@ def _truncate_after(path: Path, step: int) -> None:
     os.replace(tmp.name, path)
 
 
+WANDB_HINT = "pip install 'stepcoder[wandb]'"
+
+
+def check_wandb(project: str | None) -> None:
+    """Fail early, before any file is written, when a wandb project is asked for without wandb."""
+    if not project:
+        return
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        raise ImportError(f"training.wandb_project {project!r} needs wandb, which is not installed: {WANDB_HINT}, "
+                          "or drop the project to log only to metrics.jsonl and TensorBoard") from None
+
+
 class MetricsLogger:
     """Writes ``run_dir/metrics.jsonl``, ``run_dir/samples.jsonl``, ``run_dir/tb/`` and,
     when ``wandb_project`` is given, a wandb run (resumed with the same id on resume)."""
@@ -71,6 +85,7 @@ class MetricsLogger:
         resume_step: int | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
+        check_wandb(wandb_project)  # before any file exists: a failed start leaves nothing behind
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume_step is not None:
             _truncate_after(self.run_dir / METRICS_FILE, resume_step)
@@ -90,13 +105,8 @@ class MetricsLogger:
         return SummaryWriter(log_dir=str(self.run_dir / TB_DIR), purge_step=purge)
 
     def _open_wandb(self, project: str, resume_step: int | None):
-        try:
-            import wandb
-        except ImportError as exc:
-            raise RuntimeError(
-                f"wandb_project={project!r} was given but wandb is not installed: `pip install wandb`, "
-                "or drop the project to log only to metrics.jsonl and TensorBoard"
-            ) from exc
+        import wandb
+
         id_file = self.run_dir / WANDB_ID_FILE
         run_id = id_file.read_text().strip() if resume_step is not None and id_file.exists() else None
         run = wandb.init(project=project, dir=str(self.run_dir), id=run_id, resume="allow" if run_id else None)
