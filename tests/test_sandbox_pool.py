@@ -18,9 +18,9 @@ STDIO = Problem(id="echo", prompt="", solution=None, tests=[Test("stdio", stdin=
 def test_broken_test_code_is_a_sandbox_error() -> None:
     broken = Problem(id="broken", prompt="", solution=None, tests=[Test("assert", code="assert f(1) ==")])
     with Sandbox(SandboxConfig(workers=1)) as sb:
-        with pytest.raises(SandboxError, match="twice"):
+        with pytest.raises(SandboxError, match="does not compile"):
             sb.run(broken, "def f(x):\n    return x\n")
-        assert sb.run(STDIO, "print(input())\n").passed  # the pool was restarted and works
+        assert sb.run(STDIO, "print(input())\n").passed  # the pool still works
 
 
 def test_worker_killed_once_is_retried() -> None:
@@ -51,7 +51,8 @@ def test_without_namespaces_escaped_children_are_killed() -> None:
     with Sandbox(SandboxConfig(workers=1, isolation="none", coverage=False)) as sb:
         result = sb.run(STDIO, program)
         assert result.passed and not result.isolation["pid_namespace"]
-        assert children_of(sb.worker_pids[0]) == []  # the subreaper found the grandchild
+        [template] = children_of(sb.worker_pids[0])  # the template, and nothing below it
+        assert children_of(template) == []  # the subreaper found the grandchild
 
 
 def test_package_under_tmp_still_imports_in_the_private_tmp(tmp_path_factory) -> None:

@@ -13,7 +13,7 @@ ENTRY = Problem(id="entry", prompt="", solution=None, stdio_entry="Main",
                 tests=[Test("stdio", stdin="3\n", stdout="6\n")])
 CALL = Problem(id="call", prompt="", solution=None, fn_name="f",
                tests=[Test("call", args=(2,), expected=4), Test("call", args=(3,), expected=6)])
-LEET = Problem(id="leet", prompt="", solution=None, fn_name="twice",
+LEET = Problem(id="leet", prompt="", solution=None, fn_name="twice", source_format="apps-plus",
                tests=[Test("call", args=([1, 2],), expected=[2, 4])])
 ASSERT = Problem(id="assert", prompt="", solution=None, test_setup="K = 2",
                  tests=[Test("assert", code="assert f(2) == 2 * K"), Test("assert", code="assert f(0) == 0")])

@@ -1,29 +1,35 @@
 """Code that runs in the test process, the only place where candidate code runs.
 
-It executes the program and one test, then writes one JSON report to fd ``REPORT_FD``:
-``{"status": "ok"|"exit"|"error"|"timeout"|"bad_value", ...}`` with the return value as
-tagged plain data (never the candidate's own objects), the error and its line in the
-program, and the executed lines. The parent judges; nothing here knows the expected output.
+The process reads its :class:`~stepcoder.sandbox.messages.CandidateJob` from fd ``JOB_FD``,
+runs the program and its one test, and writes one :class:`ChildReport` to fd ``REPORT_FD``:
+the return value as tagged plain data (never the candidate's own objects), the error and its
+line in the program, the executed lines. For an assert test judged by the judge process it
+instead serves calls on fd ``CALL_FD`` (``CallRequest`` in, ``CallReply`` out) until the judge
+closes it. Nothing here knows an expected output.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import functools
 import itertools
-import json
 import os
 import signal
 import sys
 import traceback
+import warnings
 from types import CodeType, FunctionType
 from typing import Any, NoReturn
 
-from stepcoder.sandbox.plain import NotPlainData, to_tagged
-from stepcoder.sandbox.tracer import CANDIDATE_FILENAME, MARKS_NAME, compile_with_line_marks
+from stepcoder.sandbox import messages, protocol
+from stepcoder.sandbox.messages import CallReply, CallRequest, CandidateJob, ChildReport
+from stepcoder.sandbox.plain import NotPlainData, from_tagged, to_tagged
+from stepcoder.sandbox.tracer import CANDIDATE_FILENAME, MARKS_NAME, compile_with_line_marks, mark_tree
 
-REPORT_FD = 3
+REPORT_FD, JOB_FD, CALL_FD = 3, 4, 5
 _MAX_MESSAGE = 1000
+_WRAPPER = "__stepcoder_main__"
 
 
 class LineMarks:
@@ -34,22 +40,20 @@ class LineMarks:
         self.lines: set[int] = set()
         setattr(builtins, MARKS_NAME, self.lines)
 
-    def start(self) -> None:
-        pass
 
-    def stop(self) -> None:
-        pass
+_PRELUDES: dict[str, dict[str, Any]] = {}
 
 
-_PRELUDE: dict[str, Any] = {"__builtins__": builtins}
-
-
-def set_prelude(source: str) -> None:
-    """Run the prelude once (in the worker); every test's namespace starts as a copy."""
+def set_prelude(name: str, source: str) -> None:
+    """Run a data format's prelude once (in the worker, before the template forks); the
+    namespace of each program of that format starts as a copy."""
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     exec(compile(source, "<prelude>", "exec", dont_inherit=True), ns)
-    _PRELUDE.clear()
-    _PRELUDE.update(ns)
+    _PRELUDES[name] = ns
+
+
+def _namespace(prelude: str | None) -> dict[str, Any]:
+    return dict(_PRELUDES.get(prelude or "", {"__builtins__": builtins}), __name__="__main__")
 
 
 class TimeLimitExceeded(BaseException):
@@ -75,15 +79,14 @@ def _raised_in_test_code(tb: Any) -> bool:
     return last == "<test>"
 
 
-def _report(payload: dict[str, Any], tracer: LineMarks | None) -> NoReturn:
+def _report(report: ChildReport, tracer: LineMarks | None) -> NoReturn:
     if tracer is not None:
-        tracer.stop()
-        payload["lines"] = sorted(tracer.lines)
+        report = ChildReport(**{**report.__dict__, "lines": tuple(sorted(tracer.lines))})
     try:
         sys.stdout.flush()
     except Exception:  # the candidate may have closed or replaced stdout
         pass
-    data = json.dumps(payload).encode()
+    data = messages.encode(report)
     while data:
         data = data[os.write(REPORT_FD, data):]
     os._exit(0)
@@ -107,22 +110,54 @@ def _call_target(ns: dict[str, Any], fn_name: str) -> Any:
     raise NameError(f"name {fn_name!r} is not defined")
 
 
-def _run(code: CodeType, job: dict[str, Any], test: dict[str, Any], ns: dict[str, Any]) -> Any:
+def _run(code: CodeType, job: CandidateJob, ns: dict[str, Any]) -> Any:
     exec(code, ns)
-    kind = test["kind"]
-    if kind == "stdio":
-        if job.get("stdio_entry"):
-            ns[job["stdio_entry"]]()
+    if job.kind == "stdio":
+        if job.stdio_entry:
+            ns[job.stdio_entry]()
         return None
-    if kind == "call":
-        return _call_target(ns, job["fn_name"])(*test["args"])
-    # the test code sees the program's functions through a guard (the program's own
-    # globals, hence its recursion, keep the originals: no extra frames)
+    if job.kind == "call":
+        return _call_target(ns, job.fn_name or "")(*from_tagged(job.args))
+    if job.kind == "serve":
+        _serve(ns)
+        return None
+    # an assert test that only the candidate's process can run: it sees the program's
+    # functions through a guard (the program's own globals, hence its recursion, keep the
+    # originals: no extra frames)
     test_ns = {name: _guarded(obj) if _is_candidate_function(obj) else obj for name, obj in ns.items()}
-    if job.get("setup_code") is not None:
-        exec(job["setup_code"], test_ns)
-    exec(test["test_code"], test_ns)
+    if job.test_setup:
+        exec(compile(job.test_setup, "<setup>", "exec", dont_inherit=True), test_ns)
+    exec(compile(job.code, "<test>", "exec", dont_inherit=True), test_ns)
     return None
+
+
+def _serve(ns: dict[str, Any]) -> None:
+    """Answer the judge's calls until it closes the channel. An exception of a call is
+    answered (the judge decides), except the time limit, which ends the process."""
+    while True:
+        try:
+            frame = protocol.recv(CALL_FD)
+        except protocol.ChannelClosed:
+            return
+        request = messages.decode(frame, CallRequest)  # from the trusted judge
+        try:
+            value = ns[request.name](*from_tagged(request.args), **from_tagged(request.kwargs))
+        except (TimeLimitExceeded, SystemExit):
+            raise
+        except BaseException as exc:  # the program's error: reported to the judge
+            reply = _call_error(exc)
+        else:
+            try:
+                reply = CallReply("ok", to_tagged(value))
+            except NotPlainData as err:
+                reply = CallReply("bad_value", message=str(err))
+        protocol.send(CALL_FD, messages.encode(reply))
+
+
+def _call_error(exc: BaseException) -> CallReply:
+    line = candidate_line(exc.__traceback__)
+    exc.__traceback__ = None
+    return CallReply("error", error_type=type(exc).__name__, message=exception_text(exc), line=line)
 
 
 class UntrustedEquality(Exception):
@@ -166,94 +201,107 @@ def _disarm() -> None:
     signal.signal(signal.SIGPROF, signal.SIG_IGN)
 
 
-def _execute(code: CodeType, job: dict[str, Any], test: dict[str, Any], timeout_s: float,
-             tracer: LineMarks | None) -> tuple[Any, BaseException | None]:
+def _execute(code: CodeType, job: CandidateJob, tracer: LineMarks | None) -> tuple[Any, BaseException | None]:
     def on_cpu_limit(signum: int, frame: Any) -> None:
         raise TimeLimitExceeded()
 
     signal.signal(signal.SIGPROF, on_cpu_limit)
-    signal.setitimer(signal.ITIMER_PROF, timeout_s, 0.05)
-    ns = dict(_PRELUDE, __name__="__main__")
+    signal.setitimer(signal.ITIMER_PROF, job.timeout_s, 0.05)
+    ns = _namespace(job.prelude)
     try:
-        if tracer is not None:
-            tracer.start()
-        return _run(code, job, test, ns), None
+        return _run(code, job, ns), None
     except BaseException as exc:  # the candidate's error: reported, judged by the parent
         return None, exc
     finally:
         _disarm()
-        if tracer is not None:
-            tracer.stop()
         ns.clear()  # frees what a MemoryError left behind, so the report can be built
 
 
-def _error_payload(exc: BaseException) -> dict[str, Any]:
+def _error_report(exc: BaseException) -> ChildReport:
     if isinstance(exc, TimeLimitExceeded):
-        return {"status": "timeout"}
+        return ChildReport("timeout")
     if isinstance(exc, SystemExit):
-        code = exc.code if exc.code is None or isinstance(exc.code, int) else 1
-        return {"status": "exit", "code": code}
+        code = exc.code if exc.code is None or type(exc.code) is int else 1
+        return ChildReport("exit", exit_code=code)
     tb = exc.__traceback__
-    payload = {"status": "error", "error_type": type(exc).__name__, "line": candidate_line(tb),
-               "in_test": _raised_in_test_code(tb)}
+    etype, line, in_test = type(exc).__name__, candidate_line(tb), _raised_in_test_code(tb)
     exc.__traceback__ = None  # drop the candidate's frames (and their memory) first
-    payload["message"] = _message(exc)
-    return payload
+    return ChildReport("error", error_type=etype, message=exception_text(exc), line=line, in_test=in_test)
 
 
-# Kind of the one pseudo-test run for a problem with no tests: compile the program, run nothing.
-COMPILE_CHECK = "compile_check"
+_NEEDS_FUNCTION = ("'return' outside function", "nonlocal declaration not allowed at module level",
+                   "no binding for nonlocal")
 
 
-def compile_tests(job: dict[str, Any]) -> None:
-    """Compile the (trusted) test and setup code once, before forking the test processes."""
-    if job.get("test_setup"):
-        job["setup_code"] = compile(job["test_setup"], "<setup>", "exec", dont_inherit=True)
-    for test in job["tests"]:
-        if test["kind"] == "assert":
-            test["test_code"] = compile(test["code"], "<test>", "exec", dont_inherit=True)
+def _wrap_in_function(tree: ast.Module) -> ast.Module:
+    """APPS's harness runs a stdin program inside a function, where a top-level ``return``
+    or ``nonlocal`` is legal: the same here, keeping every line number (and ``from
+    __future__`` imports first)."""
+    futures = [s for s in tree.body if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
+    body = [s for s in tree.body if s not in futures] or [ast.Pass(lineno=1, col_offset=0)]
+    where = {"lineno": body[0].lineno, "col_offset": 0}
+    fn = ast.FunctionDef(_WRAPPER, ast.arguments([], [], None, [], [], None, []), body, [], None, **where)
+    call = ast.Expr(ast.Call(ast.Name(_WRAPPER, ast.Load(), **where), [], [], **where), **where)
+    return ast.fix_missing_locations(ast.Module(futures + [fn, call], []))
 
 
-def compile_program(program: str, coverage: bool) -> CodeType | dict[str, Any]:
+def compile_program(program: str, coverage: bool, wrap: bool = False) -> CodeType | ChildReport:
     """The code object (with line markers when ``coverage``), or a compile-error report.
     Compiled here, under the test's limits (a pathological program may exhaust the
     compiler); ``dont_inherit`` keeps our own ``__future__`` imports out of the program."""
     try:
-        if coverage:
-            return compile_with_line_marks(program)
-        return compile(program, CANDIDATE_FILENAME, "exec", dont_inherit=True)
+        try:
+            return compile_with_line_marks(program) if coverage else compile(program, CANDIDATE_FILENAME, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            if not (wrap and any(exc.msg.startswith(m) for m in _NEEDS_FUNCTION)):
+                raise
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(program, CANDIDATE_FILENAME)
+            if coverage:
+                mark_tree(tree)
+            return compile(_wrap_in_function(tree), CANDIDATE_FILENAME, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
         line = exc.lineno if isinstance(exc, SyntaxError) else None
-        return {"status": "compile_error", "error_type": type(exc).__name__, "message": str(exc)[:_MAX_MESSAGE], "line": line}
+        return ChildReport("compile_error", error_type=type(exc).__name__, message=str(exc)[:_MAX_MESSAGE], line=line)
 
 
-def run_test(job: dict[str, Any], test: dict[str, Any], coverage: bool, timeout_s: float) -> NoReturn:
+def run_test(job: CandidateJob) -> NoReturn:
     """Compile and run the program and one test in this (already limited) process; never returns."""
-    code = compile_program(job["program"], coverage)
-    if isinstance(code, dict):
+    code = compile_program(job.program, job.coverage, job.wrap_stdio and job.kind == "stdio")
+    if isinstance(code, ChildReport):
         _report(code, None)
-    if test["kind"] == COMPILE_CHECK:  # a problem without tests: compiling is the whole check
-        _report({"status": "ok"}, None)
-    tracer = LineMarks() if coverage else None
+    if job.kind == "compile_check":  # a problem without tests: compiling is the whole check
+        _report(ChildReport("ok"), None)
+    tracer = LineMarks() if job.coverage else None
     try:
-        value, exc = _execute(code, job, test, timeout_s, tracer)
+        value, exc = _execute(code, job, tracer)
     except TimeLimitExceeded:  # fired exactly while _execute was returning
         _disarm()
         value, exc = None, TimeLimitExceeded()
     if exc is not None:
-        _report(_error_payload(exc), tracer)
-    if test["kind"] != "call":
-        _report({"status": "ok"}, tracer)
+        _report(_error_report(exc), tracer)
+    if job.kind != "call":
+        _report(ChildReport("ok"), tracer)
     try:
         tagged = to_tagged(value)
     except NotPlainData as err:
-        _report({"status": "bad_value", "message": str(err)}, tracer)
-    _report({"status": "ok", "value": tagged}, tracer)
+        _report(ChildReport("bad_value", message=str(err)), tracer)
+    _report(ChildReport("ok", value=tagged), tracer)
 
 
-def _message(exc: BaseException) -> str:
+def read_job() -> CandidateJob:
+    size = os.fstat(JOB_FD).st_size
+    job = messages.decode(os.pread(JOB_FD, size, 0), CandidateJob)
+    os.close(JOB_FD)
+    return job
+
+
+def exception_text(exc: BaseException) -> str:
+    """``Type: message`` of an exception, cut to a length a report can carry."""
     try:
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     except Exception:
         text = type(exc).__name__
     return text[:_MAX_MESSAGE]
+

@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from stepcoder.sandbox.budget import TimeBudget
+
 
 # The names the APPS harness (hendrycks/apps, eval/testing_util.py) puts before every program;
 # APPS(+) solutions rely on them (LeetCode-style `List[int]` annotations, bare `heapq`,
 # `defaultdict`). Dict/Set/Optional added for the same LeetCode-style annotations.
+# Only programs of the APPS formats get it: HumanEval's and MBPP's harnesses run the program
+# as it is, so there `math` used without `import math` is a NameError.
+PRELUDE_FORMATS = ("apps", "apps-plus")
+PRELUDE_NAME = "apps"
 APPS_PRELUDE = """\
 import sys
 import time
@@ -38,7 +44,7 @@ class SandboxConfig:
 
     timeout_s: float = field(
         default=4.0,
-        metadata={"help": "CPU seconds each test may use (RLIMIT_CPU/ITIMER_PROF: independent of machine load)."},
+        metadata={"help": "CPU seconds each test may use: the one time setting; the wall guard per test, the coverage retry, the per-program budget and the pool's deadline all derive from it (see TimeBudget)."},
     )
     wall_factor: float = field(
         default=3.0,
@@ -86,7 +92,7 @@ class SandboxConfig:
     )
     prelude: str = field(
         default=APPS_PRELUDE,
-        metadata={"help": "Python run (once per worker) into each program's namespace before the program; not part of its lines."},
+        metadata={"help": "Python run (once per worker) into the namespace of each program of an APPS format (apps, apps-plus) before the program; not part of its lines."},
     )
     preload: tuple[str, ...] = field(
         default=("numpy",),
@@ -106,8 +112,13 @@ class SandboxConfig:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
 
     @property
+    def budget(self) -> TimeBudget:
+        """Every time limit of the sandbox, derived from ``timeout_s``."""
+        return TimeBudget(self.timeout_s, self.wall_factor, self.coverage and self.coverage_timeout_retry)
+
+    @property
     def wall_timeout_s(self) -> float:
-        return self.timeout_s * self.wall_factor
+        return self.budget.test_wall_s
 
     @property
     def n_workers(self) -> int:

@@ -3,13 +3,14 @@
 Python 3.11 has no ``os.unshare``/``os.setns`` (3.12+), so they are called through libc.
 What is used depends on who runs us (see docs/sandbox.md):
 
-- root (CI, containers): per worker, a network namespace (no network, loopback down), a
-  private mount namespace with fresh tmpfs on /tmp, /var/tmp and /dev/shm, and a PID
-  namespace whose pid 1 is the worker (so kill(-1) after a test reaches every descendant);
-  each test runs as an unprivileged uid of its worker's own (so RLIMIT_NPROC binds and
-  nothing outside the work directory and the private tmpfs is writable);
-- an ordinary user: rlimits, a process group per test, and a child subreaper that finds
-  and kills descendants which started their own session.
+- root (CI, containers): per worker, network and IPC namespaces (no network, no shared
+  SysV memory or message queues), a mount namespace with a minimal read-only root (system
+  directories and the interpreter; fresh /tmp, /var/tmp, /dev/shm, /run; a /proc that shows
+  a process only its own uid's processes); per test process a PID namespace of its own (its
+  end kills everything it started); tests run as an unprivileged uid of their worker's own;
+- everyone: rlimits, seccomp (no keyring, ptrace, process_vm_*, mount, ...), non-dumpable
+  sandbox processes, a process group per test, and a child subreaper that finds and kills
+  descendants which started their own session.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import sys
 from typing import Any
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE = 0x4000, 1 << 18, 0x2, 0x4, 0x1000, 0x2000
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
-PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 36, 38, 22
+MS_RDONLY, MS_REMOUNT, MS_NOEXEC = 0x1, 0x20, 0x8
 # Tests run as uid BASE_UID + (worker pid % UID_RANGE): one unprivileged uid per worker, so the
 # per-uid RLIMIT_NPROC count of one worker's tests is not eaten by another's.
 BASE_UID, UID_RANGE = 200_000, 100_000
@@ -59,69 +61,45 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
 
 
 def enter_worker_namespaces(mode: str) -> dict[str, Any]:
-    """Called once in each worker: enter what the kernel allows; return what is in force."""
+    """Called once in each worker: enter what the kernel allows; return what is in force.
+    As root: network, IPC and mount namespaces and a minimal root (see
+    :func:`enter_minimal_root`), a PID namespace per test process, a uid of the worker's own
+    for its tests."""
     root = os.geteuid() == 0
     iso: dict[str, Any] = {
-        "mode": mode, "root": root, "network_namespace": False, "mount_namespace": False,
-        "private_tmp": False, "kept_in_tmp": [], "pid_namespace": False, "uid_drop": False,
-        "rlimits": ["CPU", "AS", "FSIZE", "NPROC", "CORE"], "process_group": True,
-        "subreaper": False, "clean_env": True, "workdir": True,
+        "mode": mode, "root": root, "network_namespace": False, "ipc_namespace": False, "mount_namespace": False,
+        "minimal_root": False, "private_tmp": [], "kept_in_tmp": [], "pid_namespace": False, "uid_drop": False,
+        "rlimits": ["CPU", "AS", "FSIZE", "NPROC", "CORE"], "process_group": True, "subreaper": False,
+        "seccomp": mode == "auto" and seccomp_supported(), "undumpable": True, "clean_env": True,
+        "workdir": True, "clean_template": True,
     }
     iso["subreaper"] = become_subreaper()
     if mode != "auto" or not root:
         return iso
-    if _try(unshare, CLONE_NEWNET | CLONE_NEWNS):
-        iso["network_namespace"] = iso["mount_namespace"] = True
-        _mount("none", "/", None, MS_REC | MS_PRIVATE, None)  # our tmpfs mounts stay ours
-        iso["private_tmp"], iso["kept_in_tmp"] = mount_private_tmp(interpreter_paths())
+    if _try(unshare, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC):
+        iso["network_namespace"] = iso["mount_namespace"] = iso["ipc_namespace"] = True
+        _mount("none", "/", None, MS_REC | MS_PRIVATE, None)  # our mounts stay ours
     iso["pid_namespace"] = _probe_pid_namespace()
-    # the test uid must be able to read the interpreter (pyenv under /root is mode 700)
-    if not _blocked_paths(interpreter_paths()):
-        iso["uid_drop"] = True
-    elif iso["mount_namespace"] and "/dev/shm" in iso["private_tmp"]:
-        try:
-            iso["exposed_paths"] = expose_interpreter(interpreter_paths())
-            iso["uid_drop"] = True
-        except OSError:
-            pass
+    # the test uid must be able to read the interpreter (pyenv under /root is mode 700):
+    # in the minimal root every directory above it is a fresh 755 one
+    iso["uid_drop"] = iso["mount_namespace"] or not _blocked_paths(interpreter_paths())
     return iso
+
+
+def enter_root(iso: dict[str, Any], package_root: str | None) -> None:
+    """The worker's last step as root before it serves: chroot into the minimal root.
+    ``package_root`` (where our own package was imported from: the project tree) is left
+    out; the worker has imported what it needs by then."""
+    if not iso["mount_namespace"]:
+        return
+    keep = [p for p in interpreter_paths() if p != package_root]
+    iso["private_tmp"] = enter_minimal_root(keep)
+    iso["kept_in_tmp"] = [p for p in keep if any(_under(p, d) for d in iso["private_tmp"])]
+    iso["minimal_root"] = True
 
 
 def _under(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
-def mount_private_tmp(keep: list[str]) -> tuple[list[str], list[str]]:
-    """Cover /tmp, /var/tmp and /dev/shm with fresh tmpfs mounts, except that the paths in
-    ``keep`` (the interpreter, a virtual environment or a checkout that lives under /tmp, as
-    in a CI clone) are bound back in, so the worker can still import what it needs.
-    /dev/shm goes first: it stages the kept paths while the others are covered.
-    Returns the covered directories and the paths bound back into them (which the cleanup
-    between programs must never touch)."""
-    order = sorted(PRIVATE_TMP_DIRS, key=lambda d: d != "/dev/shm")
-    mounted: list[str] = []
-    kept: list[str] = []
-    for directory in order:
-        if not os.path.isdir(directory):
-            continue
-        inside = [p for p in keep if _under(p, directory)]
-        if inside and ("/dev/shm" not in mounted or directory == "/dev/shm"):
-            continue  # nowhere to stage them: leave this directory shared rather than break imports
-        staged = []
-        for i, path in enumerate(inside):
-            stage = f"/dev/shm/.keep-{len(mounted)}-{i}"
-            os.makedirs(stage, exist_ok=True)
-            _mount(path, stage, None, MS_BIND | MS_REC, None)
-            staged.append((stage, path))
-        if not _try(_mount, "tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m"):
-            continue
-        for stage, path in staged:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount(stage, path, None, MS_MOVE, None)
-            os.rmdir(stage)
-            kept.append(path)
-        mounted.append(directory)
-    return mounted, kept
 
 
 def interpreter_paths() -> list[str]:
@@ -147,27 +125,6 @@ def _blocked_paths(paths: list[str]) -> dict[str, list[str]]:
         if (ancestor := _blocked_ancestor(p)) is not None:
             blocked.setdefault(ancestor, []).append(p)
     return blocked
-
-
-def expose_interpreter(paths: list[str]) -> list[str]:
-    """In our mount namespace, make the interpreter readable by the unprivileged test uid
-    when it lives under a private directory (pyenv under /root): cover that directory with
-    an empty tmpfs (hiding the rest of it) and bind the interpreter's directories back in."""
-    exposed = []
-    for ancestor, needed in _blocked_paths(paths).items():
-        staging = []
-        for i, path in enumerate(needed):
-            stage = f"/dev/shm/.stage{i}"  # /dev/shm is our private tmpfs by now
-            os.makedirs(stage, exist_ok=True)
-            _mount(path, stage, None, MS_BIND | MS_REC, None)
-            staging.append(stage)
-        _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
-        for stage, path in zip(staging, needed):
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount(stage, path, None, MS_MOVE, None)
-            os.rmdir(stage)
-            exposed.append(path)
-    return exposed
 
 
 def _try(fn: Any, *args: Any) -> bool:
@@ -227,9 +184,9 @@ def count_user_tasks(uid: int) -> int:
     return total
 
 
-def set_limits(cpu_s: float, memory_mb: int, output_bytes: int, nproc: int) -> None:
+def set_limits(cpu_backstop_s: int, memory_mb: int, output_bytes: int, nproc: int) -> None:
     """Hard limits of a test process. RLIMIT_CPU is the backstop of the exact ITIMER_PROF."""
-    cpu = int(cpu_s) + 2
+    cpu = cpu_backstop_s
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     mem = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
@@ -300,3 +257,106 @@ def reap_zombies() -> None:
             return
         if pid == 0:
             return
+
+
+def make_undumpable() -> None:
+    """Our processes (worker, template, judge) become non-dumpable: their /proc files belong
+    to root and ptrace/process_vm_readv are refused to a same-uid process, so a candidate
+    running as our own uid (no root) cannot read or patch their memory."""
+    prctl(PR_SET_DUMPABLE, 0)
+
+
+# --- seccomp: system calls a test process never needs -----------------------------------
+
+# x86_64 numbers: keyctl, add_key, request_key (the kernel keyring is shared by uid),
+# ptrace, process_vm_readv/writev, kcmp, pidfd_getfd (another process's memory or files),
+# perf_event_open, bpf, userfaultfd, mount, umount2, pivot_root, chroot, unshare, setns,
+# io_uring_setup/enter/register, open_by_handle_at, kexec_load, init_module, finit_module.
+_BLOCKED_X86_64 = (250, 248, 249, 101, 310, 311, 312, 438, 298, 321, 323, 165, 166, 155, 161, 272, 308,
+                   425, 426, 427, 304, 246, 175, 313)
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_SECCOMP_RET_ALLOW, _SECCOMP_RET_ERRNO, _EPERM = 0x7FFF0000, 0x00050000, 1
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _seccomp_program() -> Any:
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    deny = _SECCOMP_RET_ERRNO | _EPERM
+    n = len(_BLOCKED_X86_64)
+    code = [(ld_abs, 0, 0, 4),  # arch
+            (jeq, 1, 0, _AUDIT_ARCH_X86_64),
+            (ret, 0, 0, deny),  # another ABI (x32 through int 0x80, i386): refused
+            (ld_abs, 0, 0, 0),  # syscall number
+            (jge, n + 1, 0, 0x40000000)]  # the x32 ABI
+    code += [(jeq, n - i, 0, nr) for i, nr in enumerate(_BLOCKED_X86_64)]
+    code += [(ret, 0, 0, _SECCOMP_RET_ALLOW), (ret, 0, 0, deny)]
+    filters = (_SockFilter * len(code))(*[_SockFilter(*c) for c in code])
+    return _SockFprog(len(code), filters), filters
+
+
+def seccomp_supported() -> bool:
+    return os.uname().machine == "x86_64"
+
+
+_SECCOMP = _seccomp_program()  # built once, before any fork
+
+
+def install_seccomp() -> None:
+    """Refuse (EPERM) the system calls of ``_BLOCKED_X86_64`` in this process and its
+    children. Works without root (no_new_privs first)."""
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _check(_libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(2), ctypes.byref(_SECCOMP[0]), 0, 0), "seccomp")
+
+
+# --- a minimal root for the worker and everything it forks (root only) -------------------
+
+SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def _bind_readonly(source: str, target: str) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | MS_REC, None)
+    _mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+
+
+def enter_minimal_root(keep: list[str], new_root: str = "/dev/shm/.root") -> list[str]:
+    """chroot into a fresh tmpfs holding only the system directories and the interpreter's
+    paths (``keep``), read-only; empty /tmp, /var/tmp, /dev/shm and /run; a few devices; and
+    a /proc of our PID namespace where a process sees only its own uid's processes. The
+    project tree, the data files, home directories and other processes are not there.
+    Needs our own mount namespace; returns the private tmpfs directories."""
+    os.makedirs(new_root, exist_ok=True)
+    _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    private = ["/tmp", "/var/tmp", "/dev/shm", "/run"]
+    for directory in private:
+        os.makedirs(new_root + directory, exist_ok=True)
+        _mount("tmpfs", new_root + directory, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
+    for path in [d for d in SYSTEM_DIRS if os.path.exists(d)] + keep:
+        real = os.path.realpath(path)
+        if os.path.islink(path) and os.path.dirname(path) == "/":  # /lib -> usr/lib: keep the link
+            os.symlink(os.readlink(path), new_root + path)
+            continue
+        _bind_readonly(real, new_root + real)
+    for dev in DEVICES:
+        if os.path.exists(f"/dev/{dev}"):
+            target = f"{new_root}/dev/{dev}"
+            open(target, "a").close()
+            _mount(f"/dev/{dev}", target, None, MS_BIND, None)
+    os.makedirs(new_root + "/proc", exist_ok=True)
+    if not _try(_mount, "proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible"):
+        _mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+    os.chroot(new_root)
+    os.chdir("/")
+    return private

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 import queue
 import subprocess
 import sys
@@ -11,13 +14,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from stepcoder.problems.types import Problem
-from stepcoder.sandbox import protocol
-from stepcoder.sandbox.config import SandboxConfig
-from stepcoder.sandbox.judge import build_result
-from stepcoder.sandbox.result import ExecResult, SandboxError
+from stepcoder.sandbox import messages, protocol
+from stepcoder.sandbox.asserts import ProgramShape, plan
+from stepcoder.sandbox.config import PRELUDE_FORMATS, PRELUDE_NAME, SandboxConfig
+from stepcoder.sandbox.judge import build_result, program_error
+from stepcoder.sandbox.messages import MessageError, ProgramReply, RunRequest, TestInput, WorkerHello
+from stepcoder.sandbox.plain import to_tagged
+from stepcoder.sandbox.result import ExecResult, SandboxError, Verdict
 
 _START_TIMEOUT_S = 120.0
-_SLACK_S = 30.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -30,11 +35,45 @@ def worker_env() -> dict[str, str]:
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def to_job(problem: Problem, program: str) -> dict[str, Any]:
-    """What a worker gets: the program and each test's input, never the expected output."""
-    tests = [{"kind": t.kind, "stdin": t.stdin, "args": tuple(t.args or ()), "code": t.code} for t in problem.tests]
-    return {"program": program, "tests": tests, "fn_name": problem.fn_name,
-            "stdio_entry": problem.stdio_entry, "test_setup": problem.test_setup}
+@functools.lru_cache(maxsize=4096)
+def _test_compiles(code: str) -> str | None:
+    try:
+        compile(code, "<test>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _check_tests(problem: Problem) -> None:
+    """A test of the data that does not compile is our failure, not the program's."""
+    for k, code in enumerate([problem.test_setup or ""] + [t.code or "" for t in problem.tests if t.kind == "assert"]):
+        error = _test_compiles(code)
+        if error:
+            raise SandboxError(f"problem {problem.id}: {'test setup' if k == 0 else f'assert test {k}'} does not compile: {error}")
+
+
+def to_request(problem: Problem, program: str) -> RunRequest:
+    """What a worker gets: the program and each test's input, never an expected output
+    (an assert test's code, which holds its expected values, goes to the judge process)."""
+    _check_tests(problem)
+    shape = None
+    tests = []
+    for t in problem.tests:
+        if t.kind == "stdio":
+            tests.append(TestInput("stdio", "parent", stdin=t.stdin or ""))
+        elif t.kind == "call":
+            tests.append(TestInput("call", "parent", args=to_tagged(list(t.args or ()))))
+        else:
+            shape = shape or ProgramShape.of(program)
+            context = problem.prompt if problem.source_format == "humaneval" else None
+            judged_by, stubs, imports = plan(t.code or "", problem.test_setup, context, shape,
+                                             problem.entry_point or problem.fn_name)
+            tests.append(TestInput("assert", judged_by, code=t.code or "", stubs=stubs, imports=imports))  # type: ignore[arg-type]
+    apps = problem.source_format in PRELUDE_FORMATS
+    return RunRequest(program=program, tests=tuple(tests), fn_name=problem.fn_name, stdio_entry=problem.stdio_entry,
+                      test_setup=problem.test_setup,
+                      trusted_context=problem.prompt if problem.source_format == "humaneval" else None,
+                      prelude=PRELUDE_NAME if apps else None, wrap_stdio=apps)
 
 
 class _WorkerDied(Exception):
@@ -54,25 +93,28 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.wfd, self.rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         try:
-            protocol.send(self.wfd, config)
-            hello = protocol.recv(self.rfd, _START_TIMEOUT_S)
-        except (OSError, EOFError, TimeoutError) as exc:
+            protocol.send(self.wfd, json.dumps(dataclasses.asdict(config)).encode())
+            hello = messages.decode(protocol.recv(self.rfd, _START_TIMEOUT_S), WorkerHello)
+        except (OSError, EOFError, TimeoutError, MessageError) as exc:
             self.close()
             self.stderr.seek(0)
             tail = self.stderr.read()[-2000:].decode(errors="replace").strip()
             raise SandboxError(f"sandbox worker failed to start: {exc}" + (f"\n{tail}" if tail else "")) from exc
-        self.isolation: dict[str, Any] = hello["isolation"]
+        self.isolation: dict[str, Any] = hello.isolation
 
-    def request(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    def request(self, request: bytes, timeout_s: float) -> bytes:
+        """The worker's reply; ``TimeoutError`` past the deadline, ``_WorkerDied`` if it exits."""
         try:
-            protocol.send(self.wfd, job)
+            protocol.send(self.wfd, request)
             return protocol.recv(self.rfd, timeout_s)
-        except (OSError, EOFError, TimeoutError) as exc:
+        except TimeoutError:
+            raise
+        except (OSError, EOFError) as exc:
             raise _WorkerDied(str(exc)) from exc
 
     def close(self) -> None:
         try:
-            protocol.send(self.wfd, None)
+            protocol.send(self.wfd, b"")
         except OSError:
             pass
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -132,9 +174,9 @@ class Sandbox:
         """Run every (problem, program) pair; results in input order. Raises SandboxError on
         an infrastructure failure (a worker that dies twice on the same program)."""
         self.start()
-        todo: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
+        todo: queue.Queue[tuple[int, RunRequest]] = queue.Queue()
         for i, (problem, program) in enumerate(items):
-            todo.put((i, to_job(problem, program)))
+            todo.put((i, to_request(problem, program)))
         done: queue.Queue[tuple[int, Any]] = queue.Queue()
         stop = threading.Event()
         threads = [threading.Thread(target=self._drain, args=(k, todo, done, stop), daemon=True)
@@ -157,10 +199,10 @@ class Sandbox:
         results: list[ExecResult | None] = [None] * len(items)
         try:
             for _ in range(len(items)):
-                i, reply = done.get()
-                if isinstance(reply, BaseException):
-                    raise reply
-                results[i] = build_result(items[i][0], reply, self.config, reply.pop("_isolation"))
+                i, outcome = done.get()
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results[i] = self._result(items[i], *outcome)
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -180,21 +222,49 @@ class Sandbox:
                 done.put((i, exc))
                 return
 
-    def _request(self, k: int, job: dict[str, Any]) -> dict[str, Any]:
-        """Send a job to worker k; if the worker dies or breaks, restart it and retry once."""
-        timeout = max(len(job["tests"]), 1) * (self.config.wall_timeout_s + 1.0) + _SLACK_S
-        failure = ""
+    def _result(self, item: tuple[Problem, str], reply: ProgramReply | ExecResult, iso: dict[str, Any]) -> ExecResult:
+        if isinstance(reply, ExecResult):
+            return reply
+        return build_result(item[0], item[1], reply, self.config, iso)
+
+    def _request(self, k: int, request: RunRequest) -> tuple[ProgramReply | ExecResult, dict[str, Any]]:
+        """Send a program to worker k and decode the reply. A worker that dies or sends
+        what does not decode is restarted and asked once more; then the outcome is the
+        program's verdict where the program could have caused it, else SandboxError."""
+        deadline = self.config.budget.pool_deadline_s(len(request.tests))
+        data = messages.encode(request)
+        failure, malformed = "", False
         for attempt in range(2):
+            iso = self._workers[k].isolation
             try:
-                reply = self._workers[k].request(job, timeout)
-                if "infra_error" not in reply:
-                    reply["_isolation"] = self._workers[k].isolation
-                    return reply
-                failure = reply["infra_error"]
+                reply = messages.decode(self._workers[k].request(data, deadline), ProgramReply)
+            except TimeoutError:
+                # the worker enforces the program's budget itself: past the pool's deadline
+                # it was stopped (a program of its uid can do that) or is stuck
+                self._restart(k)
+                return self._error(Verdict.TIMEOUT, "ProgramTimeBudget", f"no reply within {deadline:g} s", iso), iso
+            except MessageError as exc:
+                failure, malformed = f"malformed reply: {exc}", True
             except _WorkerDied as exc:
-                failure = f"worker died: {exc}"
+                failure, malformed = f"worker died: {exc}", False
+            else:
+                if not reply.infra_error:
+                    if reply.restart:
+                        self._restart(k)
+                    return reply, iso
+                failure = reply.infra_error
+                if attempt == 1:
+                    raise SandboxError(f"sandbox failed twice on the same program: {failure}")
             self._restart(k)
-        raise SandboxError(f"sandbox failed twice on the same program: {failure}")
+        if malformed:  # untrusted input that does not decode: the program's verdict
+            return self._error(Verdict.RUNTIME_ERROR, "BadReport", failure[:300], iso), iso
+        if self._workers[k].isolation.get("uid_drop"):
+            raise SandboxError(f"sandbox failed twice on the same program: {failure}")
+        # without a uid of its own the program can reach its worker: its verdict
+        return self._error(Verdict.RUNTIME_ERROR, "SandboxProcessKilled", failure[:300], iso), iso
+
+    def _error(self, verdict: Verdict, error_type: str, message: str, iso: dict[str, Any]) -> ExecResult:
+        return program_error(verdict, error_type, message, self.config, iso)
 
     def _restart(self, k: int) -> None:
         old = self._workers[k]

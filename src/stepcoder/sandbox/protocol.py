@@ -1,26 +1,22 @@
-"""Length-prefixed pickle frames between the pool and its workers.
-
-Both ends are our own trusted code; candidate code never writes to these pipes (its reports
-reach the worker as JSON text inside the frames, see :mod:`stepcoder.sandbox.child`).
-"""
+"""Length-prefixed byte frames on a pipe or socket; what goes inside is a message of
+:mod:`stepcoder.sandbox.messages` (JSON), never a pickle: a frame may come from a process the
+candidate could reach, and unpickling runs code."""
 
 from __future__ import annotations
 
 import os
-import pickle
 import select
 import struct
-from typing import Any
 
-_HEADER = struct.Struct("<Q")
+_HEADER = struct.Struct("<I")
+MAX_FRAME = 256 << 20
 
 
 class ChannelClosed(EOFError):
-    """The other end exited or closed the pipe."""
+    """The other end exited or closed the channel."""
 
 
-def send(fd: int, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+def send(fd: int, data: bytes) -> None:
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view):]
@@ -31,17 +27,20 @@ def _read_exact(fd: int, n: int) -> bytes:
     while left:
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
-            raise ChannelClosed("pipe closed")
+            raise ChannelClosed("channel closed")
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
 
 
-def recv(fd: int, timeout_s: float | None = None) -> Any:
-    """Next frame; ``TimeoutError`` if none starts within ``timeout_s``."""
+def recv(fd: int, timeout_s: float | None = None, limit: int = MAX_FRAME) -> bytes:
+    """Next frame; ``TimeoutError`` if none starts within ``timeout_s``; a frame announced
+    larger than ``limit`` closes the channel (``ChannelClosed``)."""
     if timeout_s is not None:
-        ready, _, _ = select.select([fd], [], [], timeout_s)
+        ready, _, _ = select.select([fd], [], [], max(timeout_s, 0.0))
         if not ready:
             raise TimeoutError(f"no reply within {timeout_s:.0f} s")
     (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size))
-    return pickle.loads(_read_exact(fd, size))
+    if size > limit:
+        raise ChannelClosed(f"frame of {size} bytes, more than {limit}")
+    return _read_exact(fd, size)

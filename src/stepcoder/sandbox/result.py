@@ -1,8 +1,10 @@
 """Verdicts and execution results: the sandbox's only output type.
 
-An infrastructure failure (a worker that died, a pipe that broke) is raised as
-:class:`SandboxError`; it is never turned into a verdict, so a trainer cannot mistake
-"the sandbox broke" for "the program is wrong".
+An infrastructure failure that the program cannot have caused (a broken test in the data, a
+worker out of the program's reach that died twice) is raised as :class:`SandboxError`; it
+is never turned into a verdict, so a trainer cannot mistake "the sandbox broke" for "the
+program is wrong". What a program can cause (a malformed report, a stopped sandbox process
+it could reach, a blocked process) is that program's verdict, and the batch goes on.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class TestResult:
     error_message: str | None = None
     error_line: int | None = None  # line in the candidate program, 1-based
     cpu_time_s: float | None = None
+    # where the verdict was decided: "parent" (stdio/call: compared by the pool), "judge"
+    # (an assert test run by the judge process), "candidate" (in the candidate's process)
+    judged_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +67,7 @@ class TestResult:
             "error_message": self.error_message,
             "error_line": self.error_line,
             "cpu_time_s": self.cpu_time_s,
+            "judged_by": self.judged_by,
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import warnings
 import threading
 from types import CodeType, FrameType
 from typing import Any
@@ -100,6 +101,34 @@ def _mark_block(stmts: list[ast.stmt], docstring_allowed: bool) -> list[ast.stmt
         out.append(stmt)
     out.extend(_marker(f) for f in futures)
     return out
+
+
+def mark_tree(tree: ast.Module) -> None:
+    """Insert the line markers into a parsed program, in place."""
+    _mark_node(tree)
+
+
+def statement_lines(source: str) -> frozenset[int] | None:
+    """The lines a marker can report for ``source`` (``None`` if it does not parse): the
+    parent keeps only these of the lines a test process reports, so a forged set holds
+    nothing but real statement lines of the program."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, CANDIDATE_FILENAME)
+        _mark_node(tree)
+        return frozenset(node.lineno for node in ast.walk(tree) if _is_marker(node))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def _is_marker(node: ast.AST) -> bool:
+    """One of ours (``__stepcoder_lines__.add(N)`` on line N), not a look-alike in the program."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and len(node.value.args) == 1):
+        return False
+    func, arg = node.value.func, node.value.args[0]
+    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == MARKS_NAME
+            and isinstance(arg, ast.Constant) and arg.value == node.lineno)
 
 
 def compile_with_line_marks(source: str, filename: str = CANDIDATE_FILENAME) -> CodeType:

@@ -1,0 +1,126 @@
+"""Where an assert test (HumanEval, MBPP) is judged: read with ``ast``, in the parent.
+
+An assert test is trusted code that calls the program's functions and checks what they
+return (``assert f(2) == 4``, ``assert abs(f(x) - y) < 1e-6``, ``assert set(f(x)) == ...``,
+loops and helpers included). It runs in a judge process the candidate cannot reach, where
+each name of a program function it uses is a stub: the call's arguments go to the candidate's
+process as plain data, the function runs there, and its return value comes back as plain
+data (exact built-in types), so every comparison happens on the judge's own objects.
+
+The split is possible when every free name of the test is a program function, a module the
+program imports, or a name of the problem's own trusted code (HumanEval's prompt helpers
+such as ``poly``). A test that uses a class or a variable of the program (MBPP's
+``Pair(5, 24)``) runs in the candidate's process instead (``judged_by="candidate"``), as
+does one whose arguments turn out not to be plain data (decided when it runs).
+
+>>> shape = ProgramShape.of("import math\\ndef f(x):\\n    return math.sqrt(x)\\n")
+>>> plan("assert math.isclose(f(4), 2)", None, None, shape, "f")
+('judge', ('f',), ('import math',))
+>>> plan("assert f(Box(1)) == 1", None, None, ProgramShape.of("class Box: pass\\ndef f(b): return 1"), "f")
+('candidate', (), ())
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import sys
+import warnings
+from dataclasses import dataclass
+
+Plan = tuple[str, tuple[str, ...], tuple[str, ...]]
+_ALLOWED_MODULES = frozenset(sys.stdlib_module_names) | {"numpy"}
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class ProgramShape:
+    """Top-level names of a program: functions, imports (name -> statement), anything else."""
+
+    functions: frozenset[str]
+    imports: dict[str, str]
+    others: frozenset[str]
+
+    @staticmethod
+    def of(program: str) -> ProgramShape | None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(program)
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+            return None  # a compile error: no test will run
+        functions, others, imports = set(), set(), {}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    name = (alias.asname or alias.name).split(".")[0]
+                    module = (alias.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
+                    if module in _ALLOWED_MODULES and not getattr(node, "level", 0) and alias.name != "*":
+                        imports[name] = ast.unparse(ast.Import([alias]) if isinstance(node, ast.Import)
+                                                    else ast.ImportFrom(node.module, [alias], 0))
+                    else:
+                        others.add(name)
+            else:
+                others.update(_bound(node))
+        # a name bound twice (a def, then an assignment) is not a plain function
+        return ProgramShape(frozenset(functions - others), imports, frozenset(others | (functions & others)))
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.MatchAs) and node.name:
+            names.add(node.name)
+    return names
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(code: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(names the code reads, names it binds anywhere), or None if it does not parse."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return frozenset(loaded), frozenset(_bound(tree))
+
+
+def plan(code: str, setup: str | None, context: str | None, shape: ProgramShape | None, entry: str | None) -> Plan:
+    """``(judged_by, stubs, imports)`` of one assert test (see the module docstring)."""
+    test, setup_names, context_names = _names(code), _names(setup or ""), _names(context or "")
+    if test is None or setup_names is None or context_names is None or shape is None:
+        return ("candidate", (), ())  # it fails where it runs, as it would have
+    trusted = test[1] | setup_names[1]
+    free = (test[0] | setup_names[0]) - trusted
+    stubs, imports = [], []
+    for name in sorted(free):
+        if name in _BUILTINS and name != entry:
+            continue  # the test's `abs`, `sorted`, `set` are the real ones, whatever the program defines
+        if name == entry or (name in shape.functions and name not in context_names[1]):
+            stubs.append(name)
+        elif name in context_names[1]:
+            continue  # the problem's own code, run in the judge
+        elif name in shape.imports:
+            imports.append(shape.imports[name])
+        elif name in shape.others:
+            return ("candidate", (), ())
+        else:
+            stubs.append(name)  # not defined anywhere: the call fails in the candidate, as it would
+    return ("judge", tuple(stubs), tuple(imports))

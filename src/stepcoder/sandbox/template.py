@@ -1,0 +1,137 @@
+"""The clean template: a process forked from the worker before it receives any program,
+from which every test process is forked. So a test process holds nothing of any other
+program or test (the worker does: it is never the one that forks candidates).
+
+The worker sends the test's descriptors (stdin, stdout, stderr, report, job and, for a test
+judged by the judge process, the call socket) with SCM_RIGHTS; the template forks the test
+process, answers its pid, waits for it, kills whatever it left behind (as root the template
+is pid 1 of its own PID namespace and uses kill(-1); otherwise it is a subreaper and finds
+the orphans in /proc) and answers how it ended.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from stepcoder.sandbox import isolation, protocol
+from stepcoder.sandbox.child import read_job, run_test
+from stepcoder.sandbox.config import SandboxConfig
+
+
+class TemplateGone(Exception):
+    """The template exited or stopped answering (only a same-uid program can do that)."""
+
+
+@dataclass
+class Exit:
+    status: int
+    cpu_s: float
+
+
+class Template:
+    """The worker's handle on its template process."""
+
+    def __init__(self, cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # as root the template is pid 1 of a PID namespace of its own: after each test,
+        # kill(-1) reaches everything the test started, wherever it went
+        pid = isolation.fork_in_new_pid_namespace() if iso["pid_namespace"] else os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                _serve(theirs, cfg, iso, ctx)
+            finally:
+                os._exit(70)
+        theirs.close()
+        self.sock, self.pid = ours, pid
+
+    def spawn(self, fds: list[int]) -> int:
+        """Fork a test process with these descriptors as its fds 0, 1, 2, ...; its pid."""
+        try:
+            socket.send_fds(self.sock, [b"s"], fds)
+            return int(json.loads(protocol.recv(self.sock.fileno(), 10.0))["pid"])
+        except (OSError, EOFError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+            raise TemplateGone(str(exc)) from exc
+
+    def kill_test(self) -> None:
+        """Kill the running test process (its pid in the template's namespace means nothing
+        here: it is found as the template's child)."""
+        for pid in isolation.children_of(self.pid):
+            isolation.kill_group_and_process(pid)
+
+    def wait(self, timeout_s: float) -> Exit | None:
+        """How the last test process ended, or None if it runs on after ``timeout_s``."""
+        try:
+            reply = json.loads(protocol.recv(self.sock.fileno(), timeout_s))
+            return Exit(int(reply["status"]), float(reply["cpu"]))
+        except TimeoutError:
+            return None
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+            raise TemplateGone(str(exc)) from exc
+
+    def close(self) -> None:
+        self.sock.close()
+        isolation.kill_group_and_process(self.pid)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _serve(sock: socket.socket, cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> NoReturn:
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
+    namespace_init = iso["pid_namespace"]
+    if not namespace_init:
+        isolation.become_subreaper()
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 8)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()
+                _enter_test_process(fds, cfg, iso, ctx)
+                run_test(read_job())
+            finally:
+                os._exit(70)
+        for fd in fds:
+            os.close(fd)
+        protocol.send(sock.fileno(), json.dumps({"pid": pid}).encode())
+        _, status, usage = os.wait4(pid, 0)
+        if _has_children():  # something the test started outlived it (orphans come to us)
+            isolation.kill_descendants(namespace_init)
+        protocol.send(sock.fileno(), json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode())
+
+
+def _has_children() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> None:
+    os.setsid()  # its own process group: killed whole
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # no dup2 below overwrites a source
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
+    os.closerange(len(fds), 1 << 16)
+    os.chdir(ctx["workdir"])  # the environment is the worker's, already clean (worker.main)
+    budget = cfg.budget
+    isolation.set_limits(budget.cpu_backstop_s, cfg.memory_mb, cfg.max_output_bytes + 1, ctx["nproc"])
+    if iso["uid_drop"]:
+        isolation.drop_privileges(ctx["uid"])
+    if iso["seccomp"]:
+        isolation.install_seccomp()
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
