@@ -18,6 +18,10 @@ does one whose arguments turn out not to be plain data (decided when it runs).
 ('judge', ('f',), ('import math',))
 >>> plan("assert f(Box(1)) == 1", None, None, ProgramShape.of("class Box: pass\\ndef f(b): return 1"), "f")
 ('candidate', (), ())
+
+The calls a test surely makes first, in order (its leading asserts whose program calls have
+literal arguments), are sent to the candidate at once, so a test of ten such asserts costs
+one round trip, not ten (:func:`leading_calls`; a call that differs is made live).
 """
 
 from __future__ import annotations
@@ -124,3 +128,68 @@ def plan(code: str, setup: str | None, context: str | None, shape: ProgramShape 
         else:
             stubs.append(name)  # not defined anywhere: the call fails in the candidate, as it would
     return ("judge", tuple(stubs), tuple(imports))
+
+
+MAX_PREFETCH_CALLS = 256
+
+
+def _literal_call(node: ast.Call, names: dict[str, str]) -> tuple[str, list, dict] | None:
+    if not (isinstance(node.func, ast.Name) and node.func.id in names):
+        return None
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise _NotLiteral from None
+    if None in kwargs or any(isinstance(a, ast.Starred) for a in node.args):
+        raise _NotLiteral
+    return names[node.func.id], args, kwargs  # type: ignore[return-value]
+
+
+class _NotLiteral(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=4096)
+def _leading_calls(code: str, stubs: tuple[str, ...]) -> tuple[tuple[str, tuple, tuple], ...]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    names = {s: s for s in stubs}
+    body = tree.body
+    # HumanEval: `def check(candidate): ...` then `check(entry_point)`
+    checks = [n for n in tree.body if isinstance(n, ast.FunctionDef) and len(n.args.args) == 1]
+    last = tree.body[-1] if tree.body else None
+    if (checks and isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Name) and last.value.func.id == checks[-1].name
+            and len(last.value.args) == 1 and isinstance(last.value.args[0], ast.Name) and last.value.args[0].id in names):
+        names = {checks[-1].args.args[0].arg: last.value.args[0].id}
+        body = checks[-1].body
+    calls: list[tuple[str, tuple, tuple]] = []
+    for stmt in body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Pass)) or (
+                isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            continue
+        if not isinstance(stmt, ast.Assert):
+            break
+        nodes = sorted((n for n in ast.walk(stmt.test) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+        try:
+            found = [c for c in (_literal_call(n, names) for n in nodes) if c is not None]
+        except _NotLiteral:
+            break
+        calls.extend((name, tuple(args), tuple(sorted(kwargs.items()))) for name, args, kwargs in found)
+        if len(calls) >= MAX_PREFETCH_CALLS:
+            break
+    return tuple(calls[:MAX_PREFETCH_CALLS])
+
+
+def leading_calls(code: str, stubs: tuple[str, ...]) -> list[tuple[str, list, dict]]:
+    """``(name, args, kwargs)`` of the program calls the test makes first, in order.
+
+    >>> leading_calls("def check(c):\\n    assert c(1) == 2\\n    assert c([3]) == [6]\\n    x = c(0)\\ncheck(f)\\n", ("f",))
+    [('f', [1], {}), ('f', [[3]], {})]
+    """
+    return [(name, list(args), dict(kwargs)) for name, args, kwargs in _leading_calls(code, stubs)]
