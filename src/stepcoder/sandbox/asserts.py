@@ -40,11 +40,12 @@ _BUILTINS = frozenset(dir(builtins))
 
 @dataclass(frozen=True)
 class ProgramShape:
-    """Top-level names of a program: functions, imports (name -> statement), anything else."""
+    """Top-level names of a program: functions, imports (name -> statement), classes, anything else."""
 
     functions: frozenset[str]
     imports: dict[str, str]
     others: frozenset[str]
+    classes: frozenset[str]
 
     @staticmethod
     def of(program: str) -> ProgramShape | None:
@@ -54,10 +55,12 @@ class ProgramShape:
                 tree = ast.parse(program)
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
             return None  # a compile error: no test will run
-        functions, others, imports = set(), set(), {}
+        functions, others, imports, classes = set(), set(), {}, set()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 functions.add(node.name)
+            elif isinstance(node, ast.ClassDef):
+                classes.add(node.name)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
                     name = (alias.asname or alias.name).split(".")[0]
@@ -70,7 +73,7 @@ class ProgramShape:
             else:
                 others.update(_bound(node))
         # a name bound twice (a def, then an assignment) is not a plain function
-        return ProgramShape(frozenset(functions - others), imports, frozenset(others | (functions & others)))
+        return ProgramShape(frozenset(functions - others), imports, frozenset(others | (functions & others)), frozenset(classes))
 
 
 def _bound(tree: ast.AST) -> set[str]:
@@ -117,14 +120,14 @@ def plan(code: str, setup: str | None, context: str | None, shape: ProgramShape 
     for name in sorted(free):
         if name in _BUILTINS and name != entry:
             continue  # the test's `abs`, `sorted`, `set` are the real ones, whatever the program defines
-        if name == entry or (name in shape.functions and name not in context_names[1]):
-            stubs.append(name)
+        if name == entry or (name in shape.functions | shape.others and name not in context_names[1]):
+            stubs.append(name)  # whatever the program bound it to, it is called over the channel
         elif name in context_names[1]:
             continue  # the problem's own code, run in the judge
         elif name in shape.imports:
             imports.append(shape.imports[name])
-        elif name in shape.others:
-            return ("candidate", (), ())
+        elif name in shape.classes:
+            return ("candidate", (), ())  # the test builds the program's objects: they cannot cross
         else:
             stubs.append(name)  # not defined anywhere: the call fails in the candidate, as it would
     return ("judge", tuple(stubs), tuple(imports))

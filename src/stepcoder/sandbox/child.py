@@ -15,6 +15,7 @@ import builtins
 import functools
 import itertools
 import os
+import resource
 import signal
 import sys
 import traceback
@@ -87,6 +88,8 @@ def _report(report: ChildReport, tracer: LineMarks | None) -> NoReturn:
     except Exception:  # the candidate may have closed or replaced stdout
         pass
     data = messages.encode(report)
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # output was limited, the report is not
     while data:
         data = data[os.write(REPORT_FD, data):]
     os._exit(0)

@@ -184,13 +184,17 @@ def count_user_tasks(uid: int) -> int:
     return total
 
 
+REPORT_ROOM = 64 << 20
+
+
 def set_limits(cpu_backstop_s: int, memory_mb: int, output_bytes: int, nproc: int) -> None:
     """Hard limits of a test process. RLIMIT_CPU is the backstop of the exact ITIMER_PROF."""
     cpu = cpu_backstop_s
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     mem = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+    # the hard limit leaves room for the report, written after the soft limit is raised to it
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes + REPORT_ROOM))
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 

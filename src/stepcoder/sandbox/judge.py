@@ -151,7 +151,10 @@ def _judge_value(report: ChildReport, test: Test, cfg: SandboxConfig) -> TestRes
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond the digits Python converts to text
+        return f"an int of {value.bit_length()} bits"
     return text if len(text) <= 200 else text[:200] + "..."
 
 

@@ -128,6 +128,8 @@ def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any],
         os.dup2(fd, target)
     os.closerange(len(fds), 1 << 16)
     os.chdir(ctx["workdir"])  # the environment is the worker's, already clean (worker.main)
+    if iso["ipc_namespace"]:  # SysV memory, semaphores, queues: nothing left for the next test
+        isolation.unshare(isolation.CLONE_NEWIPC)
     budget = cfg.budget
     isolation.set_limits(budget.cpu_backstop_s, cfg.memory_mb, cfg.max_output_bytes + 1, ctx["nproc"])
     if iso["uid_drop"]:

