@@ -33,6 +33,7 @@ def test_check_canonical_solutions(tmp_path: Path, capsys) -> None:
     assert report["summary"]["total"] == 3 and report["summary"]["passed"] == 2
     assert report["summary"]["pass_rate"] == 2 / 3
     assert report["summary"]["by_verdict"] == {"PASS": 2, "WRONG_ANSWER": 1}
+    assert report["summary"]["tests_judged_by"] == {"parent": 3}
     assert [p["id"] for p in report["problems"]] == ["p1", "p2", "p3"]
     assert report["problems"][0]["executed_lines"] == [1]
     assert "isolation" in report["summary"] and "isolation" not in report["problems"][0]

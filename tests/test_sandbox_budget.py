@@ -11,7 +11,7 @@ import time
 import pytest
 
 from stepcoder.problems.types import Problem, Test
-from stepcoder.sandbox import Sandbox, SandboxConfig, Verdict
+from stepcoder.sandbox import ExecResult, Sandbox, SandboxConfig, Verdict
 from stepcoder.sandbox.budget import TimeBudget
 from stepcoder.sandbox.judge import build_result
 from stepcoder.sandbox.messages import ProgramReply, TestObservation
@@ -36,13 +36,17 @@ def test_config_derives_everything_from_timeout() -> None:
     assert SandboxConfig(timeout_s=2.0, coverage=False).budget.retry is False
 
 
-def test_three_blocking_tests_are_timeout_within_the_budget() -> None:
-    """Once: SandboxError after 138 s (the pool's deadline was shorter than the retries)."""
+def _timed(program: str) -> tuple[ExecResult, float, SandboxConfig]:
     cfg = SandboxConfig(workers=1, timeout_s=0.3, coverage=True)
     with Sandbox(cfg) as sb:
         start = time.monotonic()
-        result = sb.run(THREE, "import time\ntime.sleep(3600)\n")
-        elapsed = time.monotonic() - start
+        result = sb.run(THREE, program)
+        return result, time.monotonic() - start, cfg
+
+
+def test_three_blocking_tests_are_timeout_within_the_budget() -> None:
+    """Once: SandboxError after 138 s (the pool's deadline was shorter than the retries)."""
+    result, elapsed, cfg = _timed("import time\ntime.sleep(3600)\n")
     assert result.verdict is Verdict.TIMEOUT and len(result.tests) == 3
     assert all(t.error_type == "TimeLimitExceeded" for t in result.tests)
     assert elapsed < cfg.budget.program_s(3)
@@ -50,11 +54,7 @@ def test_three_blocking_tests_are_timeout_within_the_budget() -> None:
 
 
 def test_three_looping_tests_with_coverage_retry_fit_the_budget() -> None:
-    cfg = SandboxConfig(workers=1, timeout_s=0.3, coverage=True)
-    with Sandbox(cfg) as sb:
-        start = time.monotonic()
-        result = sb.run(THREE, "while True:\n    pass\n")
-        elapsed = time.monotonic() - start
+    result, elapsed, cfg = _timed("while True:\n    pass\n")
     assert result.verdict is Verdict.TIMEOUT and elapsed < cfg.budget.program_s(3)
     assert result.executed_lines == frozenset({1, 2})  # from the marked run
 

@@ -67,6 +67,9 @@ def summarize(items: list, results: list) -> dict[str, Any]:
     return {
         "total": len(results), "passed": passed, "pass_rate": passed / len(results) if results else 0.0,
         "by_verdict": dict(Counter(r.verdict.value for r in results)),
+        # where each test was decided: parent (stdio/call), judge (assert tests through plain-data
+        # stubs), candidate (assert tests that build the program's own objects)
+        "tests_judged_by": dict(Counter(t.judged_by for r in results for t in r.tests)),
         "by_difficulty": {k: {"passed": p, "total": t, "pass_rate": p / t} for k, (p, t) in sorted(by_difficulty.items())},
     }
 
@@ -86,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     for name, row in summary["by_difficulty"].items():
         print(f"  {name:<14} {row['passed']}/{row['total']} ({100 * row['pass_rate']:.1f}%)")
     print("  verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["by_verdict"].items())))
+    print("  tests judged by: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["tests_judged_by"].items())))
     for (problem, _), result in zip(items, results):
         if not result.passed:
             print(f"  {problem.id}: {result.verdict.value} {result.error_type or ''} {(result.error_message or '')[:120]}")
