@@ -1,18 +1,24 @@
-"""The demo's one-page summary: the figures it was given, linked reports, present plots only."""
+"""The demo's one-page summary: the paired gain with its interval, the out-of-family line,
+linked reports, present plots only."""
 
 from __future__ import annotations
 
-from stepcoder.trainer.demo import write_demo_report
+from stepcoder.eval import paired_bootstrap
+from stepcoder.trainer.demo import HeldoutEval, write_demo_report
 
 
 def test_demo_report_holds_the_figures_and_only_existing_plots(tmp_path):
     (tmp_path / "ppo" / "plots").mkdir(parents=True)
     (tmp_path / "ppo" / "plots" / "reward_pass.png").write_bytes(b"\x89PNG")
-    figures = {"start": 0.0, "before": 0.25, "after": 0.3125}
-    text = write_demo_report(tmp_path, figures, {"SFT warm start": 151.4}, num_heldout=7).read_text()
-    assert "held-out pass@1: 0.250 -> 0.312" in text
-    assert "| after SFT (BEFORE) | 0.250 | [eval-sft/report.md](eval-sft/report.md) |" in text
+    before = HeldoutEval(0.25, {"a": 0.5, "b": 0.0, "c": 0.5, "d": 0.0}, {"PASS": 2, "WRONG_ANSWER": 6})
+    after = HeldoutEval(0.5, {"a": 1.0, "b": 0.0, "c": 0.5, "d": 0.5}, {"PASS": 4, "WRONG_ANSWER": 4})
+    gain = paired_bootstrap(before.per_problem, after.per_problem, n_boot=500)
+    ood = paired_bootstrap({"x": 0.0}, {"x": 0.5}, n_boot=100)
+    text = write_demo_report(tmp_path, gain, ood, {"SFT warm start": 151.4}, before, after).read_text()
+    assert f"**held-out pass@1: 0.250 -> 0.500 (+25.0, 95% CI [{100 * gain.lo:.1f}, {100 * gain.hi:.1f}])**" in text
+    assert "| after SFT (BEFORE) | 0.250 | 2 | 6 | [eval-sft/report.md](eval-sft/report.md) |" in text
     assert "| SFT warm start | 151 |" in text
-    assert "on 7 problems" in text
+    assert "on 4 problems" in text
+    assert "Out-of-family problems" in text and "1 problems" in text
     assert "ppo/plots/reward_pass.png" in text
     assert "curriculum.png" not in text  # absent plots are not linked

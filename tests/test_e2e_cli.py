@@ -17,8 +17,8 @@ TINY = ["--config", "tiny", "--sampling.n", "2", "--sampling.max_new_tokens", "1
         "--training.progress_bar", "false", "--training.tensorboard", "false"]
 
 
-def stepcoder(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "stepcoder", *args], capture_output=True, text=True, timeout=120,
+def stepcoder(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "stepcoder", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -50,3 +50,21 @@ def test_user_error_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"stepcoder train: error: model.name_or_path '{missing}'")
     assert not (tmp_path / "run").exists()
+
+
+def test_demo_prints_the_paired_gain_and_resumes(tmp_path):
+    """The main job end to end with tiny sizes: the headline lines, the report, and --resume
+    that finds every stage done and redoes none."""
+    import re
+
+    out = tmp_path / "demo"
+    small = [*TINY, "--output-dir", str(out), "--sft.epochs", "1", "--sft.batch_size", "8", "--training.steps", "1",
+             "--data.max_heldout_problems", "6"]
+    text = stepcoder("demo", *small, timeout=900).stdout
+    assert "held-out problems: 6" in text
+    assert re.search(r"held-out pass@1: \d\.\d{3} -> \d\.\d{3} \([+-]\d+\.\d, 95% CI \[-?\d+\.\d, -?\d+\.\d\]\)", text)
+    assert "out-of-family pass@1" in text
+    assert (out / "report.md").exists() and (out / "ppo" / "report.md").exists()
+    sft_weights = (out / "sft" / "model.safetensors").stat().st_mtime_ns
+    assert "held-out problems: 6" in stepcoder("demo", *small, "--resume", timeout=900).stdout
+    assert (out / "sft" / "model.safetensors").stat().st_mtime_ns == sft_weights  # nothing redone

@@ -1,14 +1,23 @@
-"""The bundled tiny dataset: committed files = generator output, shape, and every canonical
-solution passes its own tests in the sandbox."""
+"""The bundled tiny dataset: committed files = generator output, shape, a design with room
+for the method (>= 1,000 in-family held-out problems, long programs with several
+conditionals for CCCS, code the tests never run for FGO), and every canonical solution passes
+its own tests in the sandbox."""
 
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 
-from stepcoder.data import tiny_dataset_path
-from stepcoder.data.tiny import generate_tiny_problems, write_tiny_dataset
+from stepcoder.data import TINY_SPLITS, tiny_dataset_path
+from stepcoder.data.tiny import (
+    HELDOUT_PER_FAMILY,
+    OOD_PER_FAMILY,
+    TRAIN_PER_FAMILY,
+    generate_tiny_problems,
+    write_tiny_dataset,
+)
 from stepcoder.data.tiny_families import FAMILIES
 from stepcoder.problems import load_problems
 
@@ -19,54 +28,76 @@ def generated():
 
 
 def test_committed_files_equal_generator_output(tmp_path, generated):
-    train, heldout = generated
-    assert load_problems(tiny_dataset_path("train")) == train
-    assert load_problems(tiny_dataset_path("heldout")) == heldout
-    for fresh, split in zip(write_tiny_dataset(tmp_path), ("train", "heldout")):
+    for split, problems in zip(TINY_SPLITS, generated, strict=True):
+        assert load_problems(tiny_dataset_path(split)) == problems
+    for fresh, split in zip(write_tiny_dataset(tmp_path), TINY_SPLITS, strict=True):
         assert fresh.read_bytes() == tiny_dataset_path(split).read_bytes()
 
 
 def test_generation_is_deterministic_and_seeded(generated):
     assert generate_tiny_problems(seed=0) == generated
-    other_train, _ = generate_tiny_problems(seed=1)
+    other_train = generate_tiny_problems(seed=1)[0]
     assert [p.prompt for p in other_train] != [p.prompt for p in generated[0]]
 
 
 def test_sizes_ids_and_disjoint_splits(generated):
-    train, heldout = generated
-    n_train_families = sum(not f.heldout_only for f in FAMILIES)
-    n_heldout_only = sum(f.heldout_only for f in FAMILIES)
-    assert (n_train_families, n_heldout_only) == (25, 3)
-    assert len(train) == 25 * 16 and len(heldout) == 25 * 3 + 3 * 9
-    ids = [p.id for p in train + heldout]
+    train, heldout, ood = generated
+    in_family = [f.name for f in FAMILIES if not f.out_of_family]
+    out_of_family = {f.name for f in FAMILIES if f.out_of_family}
+    assert (len(in_family), len(out_of_family)) == (32, 3)
+    assert len(train) == 32 * TRAIN_PER_FAMILY and len(heldout) == 32 * HELDOUT_PER_FAMILY >= 1000
+    assert len(ood) == 3 * OOD_PER_FAMILY
+    ids = [p.id for p in train + heldout + ood]
     assert len(set(ids)) == len(ids)
-    # held-out = unseen constants: no held-out prompt or solution occurs in train
+    # held-out = new instances of the train families: every family in both, no prompt or
+    # solution shared
+    assert {p.meta["family"] for p in train} == {p.meta["family"] for p in heldout} == set(in_family)
     assert not {p.prompt for p in train} & {p.prompt for p in heldout}
     assert not {p.solution for p in train} & {p.solution for p in heldout}
-    only = {f.name for f in FAMILIES if f.heldout_only}
-    assert not only & {p.meta["family"] for p in train}
-    assert only <= {p.meta["family"] for p in heldout}
+    # out-of-family problems never mix into train or held-out
+    assert {p.meta["family"] for p in ood} == out_of_family
 
 
 def test_problem_shape(generated):
-    problems = generated[0] + generated[1]
+    problems = [p for split in generated for p in split]
     kinds = {(p.is_call_based, bool(p.fn_name)) for p in problems}
     assert kinds == {(True, True), (False, False)}  # stdin and call-based, fn_name iff call-based
     for p in problems:
         assert len(p.prompt) < 200 and len(p.tests) == 3
-        assert 2 <= len(p.solution.strip().splitlines()) <= 8
+        assert 2 <= len(p.solution.strip().splitlines()) <= 12
         assert p.difficulty in ("introductory", "interview")
         ast.parse(p.solution)
 
 
-def test_half_the_families_have_conditionals(generated):
+def test_families_have_room_for_cccs(generated):
+    """Half the families have a curriculum; several are long programs with 3+ conditionals
+    (K >= 2 stages even with the paper's split points alone), where exploration is hard."""
     from stepcoder.curriculum.blocks import split_points
 
-    n_splits = {}
+    n_splits, n_conditionals = {}, {}
     for p in generated[0]:
         n_splits[p.meta["family"]] = len(split_points(p.solution, kinds=("if", "elif", "for", "while")))
+        n_conditionals[p.meta["family"]] = len(split_points(p.solution, kinds=("if", "elif")))
     assert sum(e >= 1 for e in n_splits.values()) >= len(n_splits) / 2
-    assert any(e >= 3 for e in n_splits.values())
+    assert sum(e >= 3 for e in n_splits.values()) >= 6
+    assert sum(e >= 3 for e in n_conditionals.values()) >= 5
+
+
+@pytest.mark.slow
+def test_families_have_room_for_fgo(generated):
+    """Some families' tests leave code unexecuted in their canonical solutions: FGO has
+    tokens to mask there."""
+    run_batch = _run_batch()
+    train = generated[0]
+    results = run_batch([(p, p.solution) for p in train])
+    untouched = set()
+    for p, r in zip(train, results, strict=True):
+        assert r.passed
+        code_lines = {i for i, line in enumerate(p.solution.splitlines(), 1)
+                      if line.strip() and line.strip() not in ("else:",)}
+        if code_lines - set(r.executed_lines):
+            untouched.add(p.meta["family"])
+    assert {"bands", "calc", "safe_div", "price", "tag"} <= untouched
 
 
 def _run_batch():
@@ -84,16 +115,16 @@ def _failures(run_batch, problems):
 def test_one_solution_per_family_passes_in_sandbox(generated):
     run_batch = _run_batch()
     first = {}
-    for p in generated[0] + generated[1]:
+    for p in [p for split in generated for p in split]:
         first.setdefault(p.meta["family"], p)
     assert len(first) == len(FAMILIES)
     assert _failures(run_batch, list(first.values())) == []
-    # the sandbox really judges: a wrong constant fails (tiny/mul/0 multiplies by 9)
+    # the sandbox really judges: a wrong constant fails
     mul = first["mul"]
-    assert "n * 9" in mul.solution
-    assert not run_batch([(mul, mul.solution.replace("n * 9", "n * 10"))])[0].passed
+    k = int(re.search(r"n \* (\d+)", mul.solution).group(1))
+    assert not run_batch([(mul, mul.solution.replace(f"n * {k}", f"n * {k + 1}"))])[0].passed
 
 
 @pytest.mark.slow
 def test_every_canonical_solution_passes_in_sandbox(generated):
-    assert _failures(_run_batch(), generated[0] + generated[1]) == []
+    assert _failures(_run_batch(), [p for split in generated for p in split]) == []

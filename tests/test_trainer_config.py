@@ -78,7 +78,7 @@ def _flat(cfg) -> dict:
     ("tiny", "tiny-no-cccs", {"curriculum.start_stage"}),
     ("tiny", "tiny-no-fgo", {"fgo.enabled"}),
     ("tiny", "tiny-vanilla-ppo", {"curriculum.start_stage", "fgo.enabled"}),
-    ("tiny", "tiny-group", {"ppo.advantage", "ppo.whiten_advantages"}),
+    ("tiny", "tiny-group", {"ppo.advantage"}),  # whitening follows the mode: off for group
     ("stepcoder-deepseek-6.7b", "stepcoder-deepseek-6.7b-no-cccs", {"curriculum.start_stage"}),
     ("stepcoder-deepseek-6.7b", "stepcoder-deepseek-6.7b-no-fgo", {"fgo.enabled"}),
     ("stepcoder-deepseek-6.7b", "stepcoder-deepseek-6.7b-vanilla-ppo", {"curriculum.start_stage", "fgo.enabled"}),

@@ -28,6 +28,7 @@ COMMANDS = {
     "score": "score",
     "report": "report",
     "demo": "demo",
+    "ablate": "ablate",
 }
 
 

@@ -1,5 +1,6 @@
 """``stepcoder demo``: the whole method on the embedded tiny default, on CPU, in minutes:
-eval -> SFT -> eval (BEFORE) -> StepCoder PPO -> eval (AFTER) -> run report."""
+SFT -> held-out eval (BEFORE) -> StepCoder PPO -> held-out eval (AFTER) -> the gain with its
+paired bootstrap interval -> report. Interrupted? The same command with --resume continues."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ def add_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "demo", help="SFT then StepCoder PPO on the tiny default, with held-out pass@1 before and after",
-        description="Runs on the tiny preset unless --config says otherwise; prints 'held-out pass@1: BEFORE -> AFTER'.")
+        description="Runs on the tiny preset unless --config says otherwise; prints "
+                    "'held-out pass@1: BEFORE -> AFTER (+GAIN, 95% CI [LO, HI])'.")
     parser.add_argument("--output-dir", default="runs/demo", help="where every stage writes (default: runs/demo)")
-    add_output_flags(parser, can_resume=False)
+    add_output_flags(parser, can_resume=True)
     add_lazy_config_arguments(parser)
     parser.set_defaults(func=run, config="tiny")
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     cfg = resolve_train_config(args)
     # bad input fails before any stage runs and before the output folder is touched
-    check_output_dir(args.output_dir, overwrite=args.overwrite)
+    check_output_dir(args.output_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
     check_training_inputs(cfg, heldout=True)
     empty_for_overwrite(args.output_dir, args.overwrite)
     with restore_on_failure(args.output_dir):

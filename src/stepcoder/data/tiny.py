@@ -2,7 +2,7 @@
 learn on a laptop CPU (first by SFT, then by PPO with CCCS and FGO).
 
 ``generate_tiny_problems(seed)`` is deterministic; its output is committed as
-``tiny/train.jsonl`` and ``tiny/heldout.jsonl``. Regenerate them with
+``tiny/{train,heldout,ood}.jsonl``. Regenerate them with
 ``python -m stepcoder.data.tiny``.
 """
 
@@ -12,30 +12,34 @@ import random
 from pathlib import Path
 from typing import Any
 
+from stepcoder.data import TINY_SPLITS
 from stepcoder.data.tiny_families import FAMILIES, Family
 from stepcoder.problems.types import Problem, Test
 
-TRAIN_PER_FAMILY = 16  # 25 train families x 16 = 400 train problems
-HELDOUT_PER_FAMILY = 3  # unseen constants of every train family: 75 problems
-HELDOUT_ONLY_COUNT = 9  # 3 held-out-only families x 9 = 27 problems
+TRAIN_PER_FAMILY = 30  # 32 families x 30 = 960 train problems
+HELDOUT_PER_FAMILY = 36  # 32 x 36 = 1,152 held-out problems: new instances of the train families
+OOD_PER_FAMILY = 12  # 3 out-of-family families x 12 = 36 problems, reported on their own line
 
 
-def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem]]:
-    """``(train, heldout)``. Held-out problems are the same families with constants no train
-    problem uses, plus three families (``count_below``, ``between``, ``swap_char``) that
-    appear only in held-out, to measure generalisation beyond copying constants."""
+def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem], list[Problem]]:
+    """``(train, heldout, ood)``. Train and held-out problems are disjoint draws from the same
+    families (i.i.d. instances: every held-out problem has constants, and so a prompt, that no
+    train problem has), so what RL teaches on the train split can show on held-out. ``ood``
+    holds three families no train problem comes from, measured separately."""
     train: list[Problem] = []
     heldout: list[Problem] = []
-    for index, family in enumerate(FAMILIES):
+    ood: list[Problem] = []
+    for family in FAMILIES:
         rng = random.Random(f"{seed}/{family.name}")  # per family: adding one leaves others unchanged
-        if family.heldout_only:
-            heldout += [_instance(family, p, rng, n) for n, p in enumerate(_distinct_params(family, rng, HELDOUT_ONLY_COUNT))]
+        if family.out_of_family:
+            ood += [_instance(family, p, rng, n) for n, p in enumerate(_distinct_params(family, rng, OOD_PER_FAMILY))]
             continue
         params = _distinct_params(family, rng, TRAIN_PER_FAMILY + HELDOUT_PER_FAMILY)
+        rng.shuffle(params)  # both splits span the family's whole constant range
         problems = [_instance(family, p, rng, n) for n, p in enumerate(params)]
         train += problems[:TRAIN_PER_FAMILY]
         heldout += problems[TRAIN_PER_FAMILY:]
-    return train, heldout
+    return train, heldout, ood
 
 
 def _distinct_params(family: Family, rng: random.Random, count: int) -> list[dict[str, Any]]:
@@ -72,11 +76,11 @@ def _test(family: Family, params: dict[str, Any], case: Any) -> Test:
     return Test(kind="stdio", stdin=stdin + "\n", stdout="".join(f"{line}\n" for line in lines))
 
 
-def write_tiny_dataset(out_dir: Path, seed: int = 0) -> tuple[Path, Path]:
+def write_tiny_dataset(out_dir: Path, seed: int = 0) -> tuple[Path, ...]:
     from stepcoder.problems.loader import save_jsonl
 
-    train, heldout = generate_tiny_problems(seed)
-    return save_jsonl(train, out_dir / "train.jsonl"), save_jsonl(heldout, out_dir / "heldout.jsonl")
+    return tuple(save_jsonl(problems, out_dir / f"{split}.jsonl")
+                 for split, problems in zip(TINY_SPLITS, generate_tiny_problems(seed), strict=True))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ class Family:
     cases: Callable[[random.Random, dict[str, Any]], list[Any]]  # stdin values or arg tuples
     answer: Callable[..., Any]  # (params, *case) -> expected value (list = output lines)
     fn_name: str | None = None
-    heldout_only: bool = False
+    out_of_family: bool = False  # only in the separate out-of-family split
 
 
 def _word(r: random.Random) -> str:
@@ -77,10 +77,43 @@ def _digit_cases(r: random.Random, p: dict[str, Any]) -> list[tuple[int]]:
     return [(0,), (r.randint(1, 9),), (r.randint(100, 99999),)]
 
 
+def _ascending(r: random.Random, names: str) -> dict[str, int]:
+    values = sorted(r.sample(range(-30, 80), len(names)))
+    return dict(zip(names, values))
+
+
+def _band(p: dict[str, Any], n: int) -> str:
+    for bound, word in (("a", "w1"), ("b", "w2"), ("c", "w3"), ("d", "w4")):
+        if n < p[bound]:
+            return p[word]
+    return p["w5"]
+
+
+def _band_cases(r: random.Random, p: dict[str, Any]) -> list[int]:
+    # three of the five bands: the other two branches stay unexecuted (FGO has code to mask)
+    bounds = [p["a"] - 10, p["a"], p["b"], p["c"], p["d"], p["d"] + 10]
+    bands = sorted(r.sample(range(5), 3))
+    return [r.randint(bounds[i], bounds[i + 1] - 1) for i in bands]
+
+
+def _calc(p: dict[str, Any], case: list[Any]) -> int:
+    a, op, b = case
+    return {"+": a + b, "-": a - b, "*": a * b}.get(op, a // b if b else 0) + p["k"]
+
+
+def _calc_cases(r: random.Random, p: dict[str, Any]) -> list[list[Any]]:
+    ops = r.sample("+-*/", 2)  # two of the four operators: two branches never run
+    return [[r.randint(-20, 20), r.choice(ops), r.choice([1, 2, 3, 5, 7, -4])] for _ in range(3)]
+
+
+def _tag(p: dict[str, Any], nums: list[int]) -> list[Any]:
+    return [p["w1"] if x % p["k1"] == 0 else p["w2"] if x % p["k2"] == 0 else p["w3"] if x < 0 else x for x in nums]
+
+
 FAMILIES: list[Family] = [
     Family("mul", "stdio", "introductory", "Read an integer n and print n * {k}.",
            "n = int(input())\nprint(n * {k})\n",
-           lambda r: {"k": r.randint(2, 40)}, lambda r, p: _ints(r, -50, 50),
+           lambda r: {"k": r.randint(2, 99)}, lambda r, p: _ints(r, -50, 50),
            lambda p, n: n * p["k"]),
     Family("add", "stdio", "introductory", "Read an integer n and print n + {k}.",
            "n = int(input())\nprint(n + {k})\n",
@@ -124,17 +157,17 @@ FAMILIES: list[Family] = [
     Family("repeat_join", "stdio", "introductory",
            "Read a word and print it {k} times on one line, joined by \"{sep}\".",
            "w = input()\nparts = []\nfor i in range({k}):\n    parts.append(w)\nprint(\"{sep}\".join(parts))\n",
-           lambda r: {"k": r.randint(2, 6), "sep": r.choice("-+,:*/.")},
+           lambda r: {"k": r.randint(2, 9), "sep": r.choice("-+,:*/.;|_")},
            lambda r, p: [_word(r) for _ in range(3)],
            lambda p, w: p["sep"].join([w] * p["k"])),
     Family("sum_range", "stdio", "introductory", "Read n and print the sum of i * {k} for i from 1 to n.",
            "n = int(input())\ntotal = 0\nfor i in range(1, n + 1):\n    total += i * {k}\nprint(total)\n",
-           lambda r: {"k": r.randint(2, 30)}, lambda r, p: [0, 1, r.randint(2, 30)],
+           lambda r: {"k": r.randint(2, 99)}, lambda r, p: [0, 1, r.randint(2, 30)],
            lambda p, n: p["k"] * n * (n + 1) // 2),
     Family("count_div", "stdio", "introductory",
            "Read integers on one line and print how many of them are divisible by {k}.",
            "nums = list(map(int, input().split()))\ncount = 0\nfor x in nums:\n    if x % {k} == 0:\n        count += 1\nprint(count)\n",
-           lambda r: {"k": r.randint(2, 30)},
+           lambda r: {"k": r.randint(2, 80)},
            lambda r, p: [_nums(r) + [p["k"] * r.randint(1, 3)] for _ in range(3)],
            lambda p, nums: sum(x % p["k"] == 0 for x in nums)),
     Family("fizz", "stdio", "interview",
@@ -147,12 +180,12 @@ FAMILIES: list[Family] = [
     Family("countdown", "stdio", "introductory",
            "Read n. While n is positive, print n and subtract {k}.",
            "n = int(input())\nwhile n > 0:\n    print(n)\n    n -= {k}\n",
-           lambda r: {"k": r.randint(1, 25)}, lambda r, p: [r.randint(1, 60), r.randint(1, 60), 0],
+           lambda r: {"k": r.randint(1, 80)}, lambda r, p: [r.randint(1, 60), r.randint(1, 60), 0],
            _countdown),
     Family("sum_above", "stdio", "introductory",
            "Read integers on one line and print the sum of those greater than {k}.",
            "nums = list(map(int, input().split()))\ntotal = 0\nfor x in nums:\n    if x > {k}:\n        total += x\nprint(total)\n",
-           lambda r: {"k": r.randint(-20, 30)}, lambda r, p: [_nums(r) + [p["k"] + 1] for _ in range(3)],
+           lambda r: {"k": r.randint(-40, 40)}, lambda r, p: [_nums(r) + [p["k"] + 1] for _ in range(3)],
            lambda p, nums: sum(x for x in nums if x > p["k"])),
     Family("max_plus", "stdio", "introductory",
            "Read integers on one line and print the largest one plus {k}.",
@@ -162,7 +195,7 @@ FAMILIES: list[Family] = [
     Family("reverse_suffix", "stdio", "introductory",
            "Read a word and print it reversed, followed by \"{w1}\".",
            "s = input()\nprint(s[::-1] + \"{w1}\")\n",
-           lambda r: _words(r, 1), lambda r, p: [_word(r) for _ in range(3)],
+           lambda r: {"w1": _word(r)[:4]}, lambda r, p: [_word(r) for _ in range(3)],
            lambda p, s: s[::-1] + p["w1"]),
     Family("linear", "call", "introductory", "Write linear(a, b) that returns a * {k1} + b * {k2}.",
            "def linear(a, b):\n    return a * {k1} + b * {k2}\n",
@@ -172,15 +205,15 @@ FAMILIES: list[Family] = [
     Family("is_div", "call", "introductory",
            "Write is_div(n) that returns True if n is divisible by {k}, else False.",
            "def is_div(n):\n    if n % {k} == 0:\n        return True\n    return False\n",
-           lambda r: {"k": r.randint(2, 40)},
+           lambda r: {"k": r.randint(2, 99)},
            lambda r, p: [(p["k"] * r.randint(-5, 5),), (p["k"] * r.randint(1, 5) + 1,), (r.randint(-99, 99),)],
            lambda p, n: n % p["k"] == 0, fn_name="is_div"),
     Family("count_char", "call", "introductory",
-           "Write count_char(s) that returns how many times \"{c}\" appears in s.",
-           "def count_char(s):\n    count = 0\n    for ch in s:\n        if ch == \"{c}\":\n            count += 1\n    return count\n",
-           lambda r: {"c": r.choice(string.ascii_lowercase)},
+           "Write count_char(s) that returns {k} plus how many times \"{c}\" appears in s.",
+           "def count_char(s):\n    count = {k}\n    for ch in s:\n        if ch == \"{c}\":\n            count += 1\n    return count\n",
+           lambda r: {"c": r.choice(string.ascii_lowercase), "k": r.randint(0, 20)},
            lambda r, p: [(_word(r) + p["c"],), (_word(r),), (p["c"] * 3 + _word(r),)],
-           lambda p, s: s.count(p["c"]), fn_name="count_char"),
+           lambda p, s: s.count(p["c"]) + p["k"], fn_name="count_char"),
     Family("dist", "call", "introductory",
            "Write dist(a, b) that returns the absolute difference of a and b plus {k}.",
            "def dist(a, b):\n    if a > b:\n        return a - b + {k}\n    return b - a + {k}\n",
@@ -190,7 +223,7 @@ FAMILIES: list[Family] = [
     Family("keep_above", "call", "introductory",
            "Write keep_above(nums) that returns the numbers in nums greater than {k}, in order.",
            "def keep_above(nums):\n    out = []\n    for x in nums:\n        if x > {k}:\n            out.append(x)\n    return out\n",
-           lambda r: {"k": r.randint(-20, 30)}, lambda r, p: [(_nums(r) + [p["k"] + 1],) for _ in range(2)] + [([],)],
+           lambda r: {"k": r.randint(-40, 40)}, lambda r, p: [(_nums(r) + [p["k"] + 1],) for _ in range(2)] + [([],)],
            lambda p, nums: [x for x in nums if x > p["k"]], fn_name="keep_above"),
     Family("label", "call", "interview",
            "Write label(n) that returns \"{w1}\" if n < {k1}, \"{w2}\" if n < {k2}, else \"{w3}\".",
@@ -206,25 +239,76 @@ FAMILIES: list[Family] = [
     Family("find", "call", "interview",
            "Write find(nums) that returns the index of the first element equal to {k}, or -1 if there is none.",
            "def find(nums):\n    for i in range(len(nums)):\n        if nums[i] == {k}:\n            return i\n    return -1\n",
-           lambda r: {"k": r.randint(-20, 40)},
+           lambda r: {"k": r.randint(-30, 60)},
            lambda r, p: [([x for x in _nums(r) if x != p["k"]] + [p["k"]] * 2,), ([x for x in _nums(r) if x != p["k"]],), ([p["k"]],)],
            _first_index, fn_name="find"),
-    # Families that appear only in the held-out split: similar shapes, unseen wording.
+    # Longer programs with several conditionals (CCCS: a whole program is hard to sample at
+    # once) whose tests leave some branches unexecuted (FGO: those tokens had no effect).
+    Family("bands", "stdio", "interview",
+           "Read an integer n. Print {w1} if n < {a}, {w2} if n < {b}, {w3} if n < {c}, {w4} if n < {d}, otherwise {w5}.",
+           "n = int(input())\nif n < {a}:\n    print(\"{w1}\")\nelif n < {b}:\n    print(\"{w2}\")\n"
+           "elif n < {c}:\n    print(\"{w3}\")\nelif n < {d}:\n    print(\"{w4}\")\nelse:\n    print(\"{w5}\")\n",
+           lambda r: {**_ascending(r, "abcd"), **_words(r, 5)}, _band_cases, _band),
+    Family("calc", "stdio", "interview",
+           "Read a, an operator (+, -, * or /) and b on one line, and print the result plus {k} (/ is floor division).",
+           "a, op, b = input().split()\na = int(a)\nb = int(b)\nif op == \"+\":\n    print(a + b + {k})\n"
+           "elif op == \"-\":\n    print(a - b + {k})\nelif op == \"*\":\n    print(a * b + {k})\nelse:\n    print(a // b + {k})\n",
+           lambda r: {"k": r.randint(1, 99)}, _calc_cases, _calc),
+    Family("spread", "stdio", "interview",
+           "Read integers on one line and print how many are below {lo}, how many are above {hi}, and how many are in between.",
+           "nums = list(map(int, input().split()))\nlow = 0\nmid = 0\nhigh = 0\nfor x in nums:\n    if x < {lo}:\n"
+           "        low += 1\n    elif x > {hi}:\n        high += 1\n    else:\n        mid += 1\nprint(low, mid, high)\n",
+           lambda r: (lambda lo: {"lo": lo, "hi": lo + r.randint(3, 20)})(r.randint(-15, 15)),
+           lambda r, p: [_nums(r) for _ in range(3)],
+           lambda p, nums: " ".join(map(str, (sum(x < p["lo"] for x in nums), sum(p["lo"] <= x <= p["hi"] for x in nums),
+                                               sum(x > p["hi"] for x in nums))))),
+    Family("safe_div", "call", "introductory",
+           "Write safe_div(a, b) that returns {k} if b is 0, otherwise a // b + {m}.",
+           "def safe_div(a, b):\n    if b == 0:\n        return {k}\n    return a // b + {m}\n",
+           lambda r: {"k": r.randint(-9, 99), "m": r.randint(1, 50)},
+           lambda r, p: [(r.randint(-50, 50), r.choice([-5, -3, -2, 2, 3, 4, 7])) for _ in range(3)],  # b never 0
+           lambda p, a, b: p["k"] if b == 0 else a // b + p["m"], fn_name="safe_div"),
+    Family("price", "call", "interview",
+           "Write price(age) that returns -1 if age < 0, {p1} if age < {a}, {p2} if age < {b}, else {p3}.",
+           "def price(age):\n    if age < 0:\n        return -1\n    if age < {a}:\n        return {p1}\n"
+           "    elif age < {b}:\n        return {p2}\n    return {p3}\n",
+           lambda r: (lambda a: {"a": a, "b": a + r.randint(10, 40), "p1": r.randint(1, 20), "p2": r.randint(21, 60),
+                                 "p3": r.randint(5, 40)})(r.randint(5, 18)),
+           lambda r, p: [(r.randint(0, p["a"] - 1),), (r.randint(p["a"], p["b"] - 1),), (p["b"] + r.randint(0, 30),)],
+           lambda p, age: -1 if age < 0 else p["p1"] if age < p["a"] else p["p2"] if age < p["b"] else p["p3"],
+           fn_name="price"),
+    Family("tag", "call", "interview",
+           "Write tag(nums) that returns a list with \"{w1}\" for numbers divisible by {k1}, \"{w2}\" for numbers "
+           "divisible by {k2}, \"{w3}\" for other negative numbers, and the number itself otherwise.",
+           "def tag(nums):\n    out = []\n    for x in nums:\n        if x % {k1} == 0:\n            out.append(\"{w1}\")\n"
+           "        elif x % {k2} == 0:\n            out.append(\"{w2}\")\n        elif x < 0:\n            out.append(\"{w3}\")\n"
+           "        else:\n            out.append(x)\n    return out\n",
+           lambda r: dict(zip(("k1", "k2"), r.sample(range(2, 10), 2)), **_words(r, 3)),
+           lambda r, p: [(_nums(r, 1, 40),) for _ in range(3)],  # no negative numbers: w3's branch never runs
+           _tag, fn_name="tag"),
+    Family("top", "call", "introductory",
+           "Write top(a, b, c) that returns the largest of a, b and c plus {k}.",
+           "def top(a, b, c):\n    if a >= b and a >= c:\n        return a + {k}\n    elif b >= c:\n        return b + {k}\n"
+           "    return c + {k}\n",
+           lambda r: {"k": r.randint(1, 99)}, lambda r, p: [tuple(_ints(r, -30, 30)) for _ in range(3)],
+           lambda p, a, b, c: max(a, b, c) + p["k"], fn_name="top"),
+    # Out-of-family problems: similar shapes, wording no training problem uses. Reported on
+    # their own line, never mixed into the in-family held-out figure.
     Family("count_below", "stdio", "introductory",
            "Read integers on one line and print how many of them are less than {k}.",
            "nums = list(map(int, input().split()))\ncount = 0\nfor x in nums:\n    if x < {k}:\n        count += 1\nprint(count)\n",
            lambda r: {"k": r.randint(-20, 30)}, lambda r, p: [_nums(r) + [p["k"] - 1] for _ in range(3)],
-           lambda p, nums: sum(x < p["k"] for x in nums), heldout_only=True),
+           lambda p, nums: sum(x < p["k"] for x in nums), out_of_family=True),
     Family("between", "stdio", "introductory",
            "Read an integer n. Print {w1} if {lo} <= n <= {hi}, otherwise print {w2}.",
            "n = int(input())\nif {lo} <= n <= {hi}:\n    print(\"{w1}\")\nelse:\n    print(\"{w2}\")\n",
            lambda r: (lambda lo: {"lo": lo, "hi": lo + r.randint(1, 30), **_words(r, 2)})(r.randint(-20, 40)),
            lambda r, p: [r.randint(p["lo"], p["hi"]), p["lo"] - r.randint(1, 9), p["hi"] + r.randint(1, 9)],
-           lambda p, n: p["w1"] if p["lo"] <= n <= p["hi"] else p["w2"], heldout_only=True),
+           lambda p, n: p["w1"] if p["lo"] <= n <= p["hi"] else p["w2"], out_of_family=True),
     Family("swap_char", "call", "introductory",
            "Write swap_char(s) that returns s with every \"{c}\" replaced by \"{d}\".",
            "def swap_char(s):\n    out = \"\"\n    for ch in s:\n        if ch == \"{c}\":\n            out += \"{d}\"\n        else:\n            out += ch\n    return out\n",
            lambda r: dict(zip("cd", r.sample(string.ascii_lowercase, 2))),
            lambda r, p: [(_word(r) + p["c"],), (p["c"] * 2 + _word(r),), ("",)],
-           lambda p, s: s.replace(p["c"], p["d"]), fn_name="swap_char", heldout_only=True),
+           lambda p, s: s.replace(p["c"], p["d"]), fn_name="swap_char", out_of_family=True),
 ]

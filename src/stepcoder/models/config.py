@@ -29,8 +29,11 @@ class ModelConfig:
     critic_name_or_path: str | None = field(default=None, metadata={
         "help": "checkpoint of the critic backbone; default: the policy checkpoint (paper §1)"})
     critic_shares_backbone: bool = field(default=False, metadata={
-        "help": "critic reuses the policy's backbone (one copy, value loss also trains it) "
-                "instead of its own weights"})
+        "help": "critic reuses the policy's backbone (one copy) instead of its own weights; the value "
+                "loss then trains only the value head unless critic_backbone_loss_coef > 0"})
+    critic_backbone_loss_coef: float = field(default=0.0, metadata={
+        "help": "with critic_shares_backbone: weight of the value loss's gradient in the shared body "
+                "(0 = none: the policy's weights are trained by the policy loss alone)"})
     trust_remote_code: bool = field(default=False, metadata={
         "help": "allow model code from the checkpoint folder (hub models with custom code)"})
 
@@ -43,6 +46,9 @@ class ModelConfig:
             raise ValueError(f"lora_alpha={self.lora_alpha}: must be > 0, the LoRA update is scaled by alpha / r")
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"lora_dropout={self.lora_dropout}: must be in [0, 1)")
+        if self.critic_backbone_loss_coef < 0 or (self.critic_backbone_loss_coef > 0 and not self.critic_shares_backbone):
+            raise ValueError(f"critic_backbone_loss_coef={self.critic_backbone_loss_coef}: must be >= 0, and > 0 only "
+                             "with critic_shares_backbone=True (a critic with its own body always trains it)")
         if self.critic_shares_backbone and self.critic_name_or_path is not None:
             raise ValueError("critic_shares_backbone=True reuses the policy's backbone, so "
                              f"critic_name_or_path={self.critic_name_or_path!r} would be ignored; set one of them")

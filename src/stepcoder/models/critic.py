@@ -19,6 +19,19 @@ VALUE_HEAD = "value_head.pt"
 BACKBONE = "backbone"
 
 
+def scale_gradient(x: torch.Tensor, coef: float) -> torch.Tensor:
+    """``x`` in the forward pass; ``coef`` times its gradient in the backward pass (0: detached).
+
+    >>> x = torch.ones(2, requires_grad=True); scale_gradient(x, 0.5).sum().backward(); x.grad
+    tensor([0.5000, 0.5000])
+    """
+    if coef == 1.0:
+        return x
+    if coef == 0.0:
+        return x.detach()
+    return x * coef + x.detach() * (1.0 - coef)
+
+
 class Critic(nn.Module):
     """``forward(input_ids, attention_mask) -> values (B, T)`` float32.
 
@@ -29,7 +42,7 @@ class Critic(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, hidden_size: int, shares_backbone: bool = False,
-                 base_name_or_path: str | None = None):
+                 base_name_or_path: str | None = None, backbone_loss_coef: float = 0.0):
         super().__init__()
         self.backbone = backbone
         self.value_head = nn.Linear(hidden_size, 1, dtype=torch.float32)
@@ -37,11 +50,13 @@ class Critic(nn.Module):
         nn.init.zeros_(self.value_head.bias)
         self.shares_backbone = shares_backbone
         self.base_name_or_path = base_name_or_path
+        # a shared body is the policy's: the value loss reaches it only at this weight
+        self.backbone_loss_coef = backbone_loss_coef if shares_backbone else 1.0
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
                             position_ids=position_ids_from_mask(attention_mask), use_cache=False)
-        hidden_BTH = out.last_hidden_state
+        hidden_BTH = scale_gradient(out.last_hidden_state, self.backbone_loss_coef)
         return self.value_head(hidden_BTH.float()).squeeze(-1)  # (B, T)
 
     def head_parameters(self) -> list[nn.Parameter]:
@@ -122,7 +137,8 @@ def load_critic(cfg: ModelConfig, policy: nn.Module | None = None) -> Critic:
         if policy is None:
             raise ValueError("critic_shares_backbone=True: pass the policy to load_critic")
         body = decoder_of(policy)
-        return Critic(body, body.config.hidden_size, shares_backbone=True)
+        return Critic(body, body.config.hidden_size, shares_backbone=True,
+                      backbone_loss_coef=cfg.critic_backbone_loss_coef)
     from transformers import AutoModel
 
     path = resolve_model_path(cfg.critic_name_or_path or cfg.name_or_path)

@@ -133,6 +133,33 @@ def plot_kl(metrics: Metrics, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_method(metrics: Metrics, path: Path) -> Path | None:
+    """The method's own signals over steps: what CCCS gives (share of rollouts with a prefix
+    and their compile-error rate), what FGO masks, and how far each update moves the policy
+    (clip fraction, approximate KL between the old and new policy)."""
+    panels = [
+        ("CCCS and FGO", "fraction", [("cccs_prefixed_frac", "rollouts with a CCCS prefix"),
+                                      ("cccs_prefixed_compile_error_rate", "compile errors among prefixed rollouts"),
+                                      ("fgo/masked_fraction", "completion tokens masked by FGO")]),
+        ("Policy movement per update", "value", [("policy/clip_frac", "clip fraction"),
+                                                  ("policy/approx_kl", "approx. KL(old || new)")]),
+    ]
+    if not any(series(metrics, key)[1] for _, _, keys in panels for key, _ in keys):
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, (title, ylabel, keys) in zip(axes, panels):
+        for key, label in keys:
+            xs, ys = series(metrics, key)
+            if ys:
+                _line(ax, xs, ys, label)
+        ax.set_xlabel("training step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
 def plot_phase_times(metrics: Metrics, path: Path) -> Path | None:
     """Seconds spent in each phase of a step (stacked area), with the whole step's time."""
     logged = keys_with_prefix(metrics, "time/")
@@ -196,4 +223,32 @@ def plot_runs_overlay(runs: dict[str, Metrics], path: Path) -> Path | None:
         ax.set_title(f"{label.capitalize()} per run")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)
+    return _save(fig, path)
+
+
+def plot_ablation(rows: list[dict], path: Path) -> Path | None:
+    """Held-out pass@1 per ablation variant: ours (mean over seeds, one dot per seed, error bar
+    = standard deviation) beside the paper's Table 1 values (APPS+ Overall)."""
+    if not rows:
+        return None
+    names = [r["variant"] for r in rows]
+    fig, (ours_ax, paper_ax) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+    xs = np.arange(len(rows))
+    ours_ax.bar(xs, [100 * r["mean"] for r in rows], yerr=[100 * r["std"] for r in rows], color="tab:blue",
+                alpha=0.75, capsize=4)
+    for x, r in zip(xs, rows):
+        ours_ax.scatter([x] * len(r["scores"]), [100 * s for s in r["scores"]], color="black", s=12, zorder=3)
+    ours_ax.set_xticks(xs, names, rotation=25, ha="right", fontsize=8)
+    ours_ax.set_ylabel("held-out pass@1 (%)")
+    ours_ax.set_title("This implementation, tiny default (dots: seeds)")
+    ours_ax.grid(axis="y", alpha=0.3)
+    paper = [(n, r["paper"]) for n, r in zip(names, rows) if r["paper"] is not None]
+    paper_ax.bar(np.arange(len(paper)), [v for _, v in paper], color="tab:gray", alpha=0.75)
+    paper_ax.set_xticks(np.arange(len(paper)), [n for n, _ in paper], rotation=25, ha="right", fontsize=8)
+    paper_ax.set_ylabel("APPS+ Overall pass@1 (%)")
+    paper_ax.set_title("Paper, Table 1 (DeepSeek-Coder-Instruct-6.7B)")
+    paper_ax.grid(axis="y", alpha=0.3)
+    if paper:
+        low = min(v for _, v in paper)
+        paper_ax.set_ylim(low - 5, max(v for _, v in paper) + 2)
     return _save(fig, path)

@@ -14,7 +14,8 @@ from stepcoder.report.markdown import image, table
 # The figures worth comparing between the first and the last step, in report order.
 KEY_METRICS = (
     "reward_mean", "pass_rate", "kl", "entropy", "curriculum/mean_prefix_fraction",
-    "fgo/masked_fraction", "policy/loss", "value/loss", "value/explained_variance",
+    "cccs_prefixed_frac", "cccs_prefixed_compile_error_rate",
+    "fgo/masked_fraction", "policy/clip_frac", "policy/approx_kl", "policy/loss", "value/loss", "value/explained_variance",
     "perf/tokens_per_s", "time/step",
 )
 RUN_PLOTS = (
@@ -22,6 +23,7 @@ RUN_PLOTS = (
     ("verdicts.png", "Verdict mix", plots.plot_verdict_mix),
     ("curriculum.png", "Curriculum stages", plots.plot_curriculum),
     ("kl.png", "KL to the reference", plots.plot_kl),
+    ("method.png", "CCCS, FGO and policy movement", plots.plot_method),
     ("time_per_phase.png", "Time per phase", plots.plot_phase_times),
 )
 

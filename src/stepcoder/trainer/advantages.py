@@ -26,7 +26,7 @@ def with_advantages(batch: RolloutBatch, ppo: PPOConfig) -> tuple[RolloutBatch, 
         advantages, returns, metrics = _gae(batch, ppo)
     else:
         advantages, returns, metrics = _group(batch), None, {}
-    if ppo.whiten_advantages:
+    if ppo.whiten():
         # whitened over the tokens of the policy loss: the FGO-masked tokens carry no weight.
         advantages = masked_whiten(advantages, batch.loss_mask)
     metrics["advantages/mean"] = float(masked_mean(advantages, batch.loss_mask))

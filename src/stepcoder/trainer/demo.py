@@ -1,49 +1,95 @@
-"""The end-to-end demo on the embedded tiny default: evaluate the random-init model, SFT,
-evaluate (BEFORE), StepCoder PPO, evaluate (AFTER), write the run report."""
+"""The end-to-end demo on the embedded tiny default: SFT warm start -> held-out pass@1
+(BEFORE) -> StepCoder PPO -> held-out pass@1 (AFTER), the gain with a paired bootstrap
+interval, and a one-page report. Its stages are also the ablation's (``ablation.py``): each
+one skips work a previous, interrupted run already finished, so both are resumable.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from stepcoder.trainer.config import TrainConfig
 
 logger = logging.getLogger(__name__)
-# pass@1 estimated from 4 samples per problem: the same metric as n = 1, with less noise
-EVAL_SAMPLES = 4
-STAGE_DIRS = ("eval-start", "sft", "eval-sft", "ppo", "eval-ppo")
+
+# Held-out measurement (paper §4: pass@1 at temperature 0.2, top-p 0.95). Two samples per
+# problem halve the sampling part of the noise for the cost of one more pass; a batch of 256
+# rows costs about what 64 do on a CPU (per-token overhead dominates for the tiny model).
+EVAL_SAMPLES = 2
+EVAL_BATCH = 256
 
 
-def heldout_pass_at_1(model_path: str, cfg: TrainConfig, out_dir: Path, problems, samples: int = EVAL_SAMPLES) -> float:
-    """pass@1 of ``model_path`` on the held-out problems (paper: temperature 0.2, top-p 0.95)."""
-    from stepcoder.eval import EvalConfig, evaluate
+@dataclasses.dataclass
+class HeldoutEval:
+    """pass@1 of one model on one problem set, per problem (for paired comparisons)."""
+
+    pass_at_1: float
+    per_problem: dict[str, float]
+    by_verdict: dict[str, int]
+
+
+def heldout_eval(model_path: str | Path, cfg: TrainConfig, out_dir: Path, problems, samples: int = EVAL_SAMPLES) -> HeldoutEval:
+    """Evaluate ``model_path`` on ``problems`` into ``out_dir`` (resumable: finished samples
+    are kept), with the prompt settings the model carries."""
+    from stepcoder.eval import EvalConfig, evaluate, per_problem_pass_rate
     from stepcoder.models import ModelConfig, load_policy, load_tokenizer
 
-    model_cfg = ModelConfig(name_or_path=model_path)
+    model_cfg = ModelConfig(name_or_path=str(model_path))
     tokenizer, model = load_tokenizer(model_cfg), load_policy(model_cfg)
-    eval_cfg = EvalConfig(model=model_path, n_samples=samples, k=(1,), temperature=0.2, top_p=0.95,
-                          max_new_tokens=cfg.sampling.max_new_tokens, batch_size=cfg.sampling.batch_size,
-                          prompt_template=cfg.prompt.template, seed=cfg.training.seed)
-    result = evaluate(model, tokenizer, problems, eval_cfg, out_dir, sandbox_config=cfg.sandbox, progress=False)
-    return result.pass_at_k["Overall"]["pass@1"]
+    eval_cfg = EvalConfig(model=str(model_path), n_samples=samples, k=(1,), temperature=0.2, top_p=0.95,
+                          max_new_tokens=cfg.sampling.max_new_tokens, batch_size=EVAL_BATCH, seed=cfg.training.seed)
+    result = evaluate(model, tokenizer, problems, eval_cfg, out_dir, sandbox_config=dataclasses.replace(cfg.sandbox, coverage=False),
+                      progress=False)
+    return HeldoutEval(result.pass_at_k["Overall"]["pass@1"], per_problem_pass_rate(result.records), result.by_verdict)
 
 
-def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, float]:
-    """Run every stage into ``out_dir`` (start/, sft/, ppo/, eval-*); returns the figures."""
-    from stepcoder.report import write_run_report
-    from stepcoder.trainer.ppo import PPOTrainer
-    from stepcoder.trainer.problems import load_heldout_problems
+def sft_stage(cfg: TrainConfig, out: Path) -> Path:
+    """SFT into ``out`` unless a finished SFT model is there already."""
+    from stepcoder.prompts import PROMPT_FILE
     from stepcoder.trainer.sft import run_sft
 
+    if not (out / PROMPT_FILE).exists():  # written last: its presence means the model is complete
+        run_sft(cfg, out)
+    return out
+
+
+def ppo_stage(cfg: TrainConfig, sft_model: Path, out: Path) -> Path:
+    """PPO from ``sft_model`` into ``out``; continues an interrupted run, skips a finished one."""
+    from stepcoder.prompts import PROMPT_FILE
+    from stepcoder.trainer.ppo import PPOTrainer
+
+    policy = out / "policy"
+    if not (policy / PROMPT_FILE).exists():
+        ppo_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, name_or_path=str(sft_model)),
+                                      training=dataclasses.replace(cfg.training, output_dir=str(out)))
+        PPOTrainer(ppo_cfg).train(resume=(out / "metrics.jsonl").exists())
+    return policy
+
+
+def ood_problems(cfg: TrainConfig) -> list:
+    """The tiny default's out-of-family split (families no train problem comes from), or []
+    for other data."""
+    from stepcoder.data import tiny_dataset_path
+    from stepcoder.problems import load_problems
+
+    if cfg.data.train_path != "tiny" or cfg.data.heldout_path != "tiny":
+        return []
+    return load_problems(tiny_dataset_path("ood"))
+
+
+def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
+    """Run every stage into ``out_dir`` (sft/, eval-sft/, ppo/, eval-ppo/, report.md)."""
+    from stepcoder.eval import paired_bootstrap
+    from stepcoder.report import write_run_report
+    from stepcoder.trainer.problems import load_heldout_problems
+
     out = Path(out_dir)
-    for stale in STAGE_DIRS:  # a demo is one fresh run: never mix in an earlier one's files
-        shutil.rmtree(out / stale, ignore_errors=True)
-    heldout = load_heldout_problems(cfg.data)
+    heldout, ood = load_heldout_problems(cfg.data), ood_problems(cfg)
     times: dict[str, float] = {}
-    figures: dict[str, float] = {}
 
     def stage(name: str, fn):
         start = time.perf_counter()
@@ -53,46 +99,53 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, float]:
         print(f"[demo] {name}: {times[name]:.0f} s", flush=True)
         return value
 
-    figures["start"] = stage("eval of the starting model", lambda: heldout_pass_at_1(
-        cfg.model.name_or_path, cfg, out / "eval-start", heldout, samples=1))  # random init: one sample is enough
-    stage("SFT warm start", lambda: run_sft(cfg, out / "sft"))
-    figures["before"] = stage("eval of the SFT model (BEFORE)", lambda: heldout_pass_at_1(
-        str(out / "sft"), cfg, out / "eval-sft", heldout))
-    ppo_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, name_or_path=str(out / "sft")),
-                                  training=dataclasses.replace(cfg.training, output_dir=str(out / "ppo")))
-    stage("StepCoder PPO", lambda: PPOTrainer(ppo_cfg).train())
-    figures["after"] = stage("eval of the PPO model (AFTER)", lambda: heldout_pass_at_1(
-        str(out / "ppo" / "policy"), cfg, out / "eval-ppo", heldout))
+    sft = stage("SFT warm start", lambda: sft_stage(cfg, out / "sft"))
+    before = stage("held-out eval of the SFT model (BEFORE)", lambda: heldout_eval(sft, cfg, out / "eval-sft", heldout))
+    policy = stage("StepCoder PPO", lambda: ppo_stage(cfg, sft, out / "ppo"))
+    after = stage("held-out eval of the PPO model (AFTER)", lambda: heldout_eval(policy, cfg, out / "eval-ppo", heldout))
+    gain = paired_bootstrap(before.per_problem, after.per_problem, seed=cfg.training.seed)
+    ood_gain = None
+    if ood:
+        ood_gain = stage("out-of-family eval, both models", lambda: paired_bootstrap(
+            heldout_eval(sft, cfg, out / "eval-sft-ood", ood).per_problem,
+            heldout_eval(policy, cfg, out / "eval-ppo-ood", ood).per_problem, seed=cfg.training.seed))
     write_run_report(out / "ppo")
-    figures["minutes"] = sum(times.values()) / 60
-    report = write_demo_report(out, figures, times, len(heldout))
+    figures = {"before": gain.before, "after": gain.after, "gain": gain.gain, "ci": [gain.lo, gain.hi],
+               "heldout_problems": gain.n, "minutes": sum(times.values()) / 60,
+               "ood": dataclasses.asdict(ood_gain) if ood_gain else None, "seconds": times}
+    report = write_demo_report(out, gain, ood_gain, times, before, after)
     print(f"[demo] report: {report}")
-    print(f"[demo] eval reports: {out / 'eval-start'}, {out / 'eval-sft'}, {out / 'eval-ppo'} (report.md each)")
-    print(f"[demo] held-out problems: {len(heldout)}; total time {figures['minutes']:.1f} min")
-    print(f"[demo] held-out pass@1 of the random-init model: {figures['start']:.3f}")
-    print(f"held-out pass@1: {figures['before']:.3f} -> {figures['after']:.3f}")
+    print(f"[demo] total time {figures['minutes']:.1f} min")
+    if ood_gain is not None:
+        print(f"[demo] {ood_gain.line(f'out-of-family pass@1 ({ood_gain.n} problems, not in the figure below)')}")
+    print(f"held-out problems: {gain.n}")
+    print(gain.line())
     return figures
 
 
-def write_demo_report(out: Path, figures: dict[str, float], times: dict[str, float], num_heldout: int) -> Path:
-    """``out/report.md``: the demo's story on one page (held-out pass@1 per stage, time per
-    stage, the training run's plots), linking to the run and eval reports it summarises."""
+def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before: HeldoutEval, after: HeldoutEval) -> Path:
+    """``out/report.md``: the demo's story on one page (held-out pass@1 before and after with
+    the paired interval, verdicts, time per stage, the training run's plots)."""
     from stepcoder.report.markdown import image, table
 
-    stages = [["random init", "eval-start", figures["start"]], ["after SFT (BEFORE)", "eval-sft", figures["before"]],
-              ["after StepCoder PPO (AFTER)", "eval-ppo", figures["after"]]]
-    rows = [[name, f"{value:.3f}", f"[{folder}/report.md]({folder}/report.md)"] for name, folder, value in stages]
+    verdicts = sorted(set(before.by_verdict) | set(after.by_verdict))
+    rows = [["after SFT (BEFORE)", f"{gain.before:.3f}", *(before.by_verdict.get(v, 0) for v in verdicts), "[eval-sft/report.md](eval-sft/report.md)"],
+            ["after StepCoder PPO (AFTER)", f"{gain.after:.3f}", *(after.by_verdict.get(v, 0) for v in verdicts), "[eval-ppo/report.md](eval-ppo/report.md)"]]
     plots = [("Reward and pass rate", "reward_pass.png"), ("CCCS stages", "curriculum.png"),
-             ("Verdicts", "verdicts.png"), ("KL to the reference", "kl.png")]
+             ("CCCS, FGO and policy movement", "method.png"), ("Verdicts", "verdicts.png"),
+             ("KL to the reference", "kl.png")]
     lines = [
         "# stepcoder demo: StepCoder on the embedded tiny default", "",
-        f"Held-out pass@1 on {num_heldout} problems ({EVAL_SAMPLES} samples each at temperature 0.2, "
-        "top-p 0.95; one sample for the random-init model):", "",
-        table(["model", "held-out pass@1", "details"], rows), "",
-        f"**held-out pass@1: {figures['before']:.3f} -> {figures['after']:.3f}**", "",
-        table(["stage", "seconds"], [[name, f"{seconds:.0f}"] for name, seconds in times.items()]), "",
-        "Training run: [ppo/report.md](ppo/report.md) (per-step metrics, sampled programs, an FGO mask).", "",
+        f"Held-out pass@1 on {gain.n} problems (new instances of the training families; {EVAL_SAMPLES} samples "
+        "each at temperature 0.2, top-p 0.95). The interval is a paired bootstrap over problems.", "",
+        table(["model", "held-out pass@1", *verdicts, "details"], rows), "",
+        f"**{gain.line()}**", "",
     ]
+    if ood_gain is not None:
+        lines += [f"Out-of-family problems (families no train problem comes from; not part of the figure above): "
+                  f"{ood_gain.line('pass@1')} on {ood_gain.n} problems.", ""]
+    lines += [table(["stage", "seconds"], [[name, f"{seconds:.0f}"] for name, seconds in times.items()]), "",
+              "Training run: [ppo/report.md](ppo/report.md) (per-step metrics, sampled programs, an FGO mask).", ""]
     for title, name in plots:
         if (out / "ppo" / "plots" / name).exists():
             lines += [f"### {title}", "", image(title, f"ppo/plots/{name}"), ""]

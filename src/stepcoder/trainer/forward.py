@@ -3,6 +3,7 @@ entropy and values, computed in micro-batches so memory matches the update's."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import torch
@@ -60,9 +61,19 @@ def _chunks(batch: RolloutBatch, rows: int) -> list[RolloutBatch]:
 
 @torch.no_grad()
 def fill_forward_passes(batch: RolloutBatch, policy, reference, critic, temperature: float,
-                        chunk_rows: int) -> tuple[RolloutBatch, dict[str, float]]:
+                        chunk_rows: int, accelerator=None) -> tuple[RolloutBatch, dict[str, float]]:
     """``batch`` with old log-probs, reference log-probs (if a reference is given) and
-    values (if a critic is given) filled in; metrics: mean entropy and KL to the reference."""
+    values (if a critic is given) filled in; metrics: mean entropy and KL to the reference.
+
+    Every pass runs under ``accelerator.autocast()``: a prepared policy autocasts itself, the
+    frozen reference copy does not, and policy == reference must give a KL of exactly 0
+    under every mixed-precision setting."""
+    with accelerator.autocast() if accelerator is not None else contextlib.nullcontext():
+        return _fill_forward_passes(batch, policy, reference, critic, temperature, chunk_rows)
+
+
+def _fill_forward_passes(batch: RolloutBatch, policy, reference, critic, temperature: float,
+                         chunk_rows: int) -> tuple[RolloutBatch, dict[str, float]]:
     width = batch.input_ids.shape[1]
     policy.eval()
     if critic is not None:

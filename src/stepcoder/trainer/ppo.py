@@ -156,7 +156,7 @@ class PPOTrainer:
         with timer("logprobs"):
             batch, forward_metrics = fill_forward_passes(
                 batch, self.policy.model, self.reference, self.critic.model if self.critic else None,
-                cfg.sampling.temperature, cfg.ppo.minibatch_size // cfg.ppo.grad_accum)
+                cfg.sampling.temperature, cfg.ppo.minibatch_size // cfg.ppo.grad_accum, self.acc)
         with timer("advantages"):
             batch, advantage_metrics = with_advantages(batch, cfg.ppo)
         with timer("update"):

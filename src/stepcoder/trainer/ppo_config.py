@@ -41,11 +41,15 @@ class PPOConfig:
     critic_lr: float = field(default=1.5e-6, metadata={"help": "critic learning rate (paper: 1.5e-6)"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay of both optimizers"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient norm clip per model (<= 0 disables)"})
-    whiten_advantages: bool = field(default=True, metadata={"help": "normalise advantages over the batch's loss tokens"})
+    whiten_advantages: bool | None = field(default=None, metadata={"help": "normalise advantages over the batch's loss tokens; default: yes for 'gae', no for 'group' (group advantages are already normalised per problem: whitening again would give a group whose rollouts all pass a non-zero advantage)"})
     whiten_rewards: bool = field(default=False, metadata={"help": "normalise the per-token rewards before GAE"})
     scheduler: str = field(default="constant", metadata={"help": "learning-rate schedule after warmup: constant, linear or cosine (decays to 0 at training.steps)"})
     warmup_steps: int = field(default=0, metadata={"help": "training steps of linear learning-rate warmup"})
     update_critic_with_fgo: bool = field(default=False, metadata={"help": "also apply the FGO mask to the value loss (the paper masks only the policy loss)"})
+
+    def whiten(self) -> bool:
+        """Whether advantages are whitened: as set, else only for 'gae'."""
+        return self.whiten_advantages if self.whiten_advantages is not None else self.advantage == "gae"
 
     def __post_init__(self) -> None:
         _check_choice("ppo.advantage", self.advantage, ADVANTAGES)

@@ -44,6 +44,11 @@ def rollout_metrics(records: list[dict[str, Any]]) -> dict[str, float]:
     }
     for verdict in Verdict:
         out[f"verdict/{verdict.value}"] = sum(r["verdict"] == verdict.value for r in records)
+    # a broken curriculum shows at a glance: prefixed rollouts that do not even compile
+    prefixed = [r for r in records if r["prefix"]]
+    out["cccs_prefixed_frac"] = len(prefixed) / n
+    out["cccs_prefixed_compile_error_rate"] = (
+        sum(r["verdict"] == Verdict.COMPILE_ERROR.value for r in prefixed) / len(prefixed) if prefixed else 0.0)
     tokens = sum(r["tokens"] for r in records)
     # token-weighted: the share of the policy loss's completion tokens that FGO removed
     out["fgo/masked_fraction"] = 1.0 - sum(r["loss_tokens"] for r in records) / max(tokens, 1)

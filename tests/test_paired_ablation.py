@@ -1,0 +1,103 @@
+"""The paired gain and its bootstrap interval, the demo's headline line, the rollout metrics
+that show a broken curriculum, and the ablation's overrides, summary and results page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stepcoder.eval import paired_bootstrap, per_problem_pass_rate
+
+
+def test_per_problem_pass_rate_by_hand():
+    records = [{"task_id": "a", "passed": True}, {"task_id": "a", "passed": False},
+               {"task_id": "b", "passed": False}, {"task_id": "b", "passed": False}]
+    assert per_problem_pass_rate(records) == {"a": 0.5, "b": 0.0}
+
+
+def test_paired_gain_by_hand_and_interval():
+    before = {f"p{i}": 0.0 for i in range(100)}
+    after = {f"p{i}": 1.0 if i < 10 else 0.0 for i in range(100)}  # 10 of 100 problems flip
+    g = paired_bootstrap(before, after, n_boot=4000, seed=0)
+    assert (g.before, g.after, g.gain, g.n) == (0.0, 0.1, 0.1, 100)
+    # the mean of 100 Bernoulli(0.1) differences: standard error sqrt(0.1 * 0.9 / 100) = 0.03
+    assert g.lo == pytest.approx(0.1 - 1.96 * 0.03, abs=0.015) and g.hi == pytest.approx(0.1 + 1.96 * 0.03, abs=0.015)
+    assert paired_bootstrap(before, after, n_boot=4000, seed=0) == g  # seeded
+    assert g.line() == f"held-out pass@1: 0.000 -> 0.100 (+10.0, 95% CI [{100 * g.lo:.1f}, {100 * g.hi:.1f}])"
+
+
+def test_pairing_removes_the_problem_noise():
+    """Problems that are easy or hard for both models do not widen the interval: the same
+    gain on a mix of always-pass and never-pass problems has the same interval as alone."""
+    flips_b = {f"f{i}": 0.0 for i in range(50)}
+    flips_a = {f"f{i}": 1.0 if i < 25 else 0.0 for i in range(50)}
+    alone = paired_bootstrap(flips_b, flips_a, seed=1)
+    mixed_b = {**flips_b, **{f"e{i}": 1.0 for i in range(25)}, **{f"h{i}": 0.0 for i in range(25)}}
+    mixed_a = {**flips_a, **{f"e{i}": 1.0 for i in range(25)}, **{f"h{i}": 0.0 for i in range(25)}}
+    mixed = paired_bootstrap(mixed_b, mixed_a, seed=1)
+    assert mixed.gain == pytest.approx(alone.gain / 2)  # twice the problems, same flips
+    assert (mixed.hi - mixed.lo) < (alone.hi - alone.lo)
+
+
+def test_paired_bootstrap_refuses_different_problem_sets():
+    with pytest.raises(ValueError, match="different problems"):
+        paired_bootstrap({"a": 1.0}, {"b": 1.0})
+    with pytest.raises(ValueError, match="no problems"):
+        paired_bootstrap({}, {})
+
+
+def test_rollout_metrics_show_the_curriculum_at_a_glance():
+    from stepcoder.trainer.step_metrics import rollout_metrics
+
+    def rec(prefix: str, verdict: str) -> dict:
+        return {"prefix": prefix, "verdict": verdict, "reward": 0.0, "tokens": 4, "loss_tokens": 4}
+
+    records = [rec("x = 1", "COMPILE_ERROR"), rec("x = 1", "PASS"), rec("y", "PASS"), rec("", "COMPILE_ERROR")]
+    m = rollout_metrics(records)
+    assert m["cccs_prefixed_frac"] == 3 / 4
+    assert m["cccs_prefixed_compile_error_rate"] == 1 / 3  # the unprefixed compile error does not count
+    assert rollout_metrics([rec("", "PASS")])["cccs_prefixed_compile_error_rate"] == 0.0
+
+
+def test_with_overrides_replaces_and_validates():
+    from stepcoder.trainer.ablation import VARIANTS, with_overrides
+    from stepcoder.trainer.config import TrainConfig
+
+    cfg = TrainConfig()
+    vanilla = next(v for v in VARIANTS if v.slug == "vanilla-ppo")
+    changed = with_overrides(cfg, vanilla.overrides)
+    assert changed.curriculum.start_stage == 0 and changed.fgo.enabled is False
+    assert cfg.fgo.enabled is True  # the original is untouched
+    with pytest.raises(ValueError):
+        with_overrides(cfg, {"ppo.advantage": "nonsense"})
+    assert [v.slug for v in VARIANTS] == ["sft", "vanilla-ppo", "no-cccs", "no-fgo", "stepcoder", "group"]
+
+
+def fake_results() -> dict:
+    """Two seeds, 40 problems: StepCoder passes 30, w/o FGO 26, SFT 20 (per seed)."""
+    def run(n_pass: int) -> dict:
+        per = {f"p{i}": 1.0 if i < n_pass else 0.0 for i in range(40)}
+        return {"pass_at_1": n_pass / 40, "per_problem": per}
+
+    variants = {"SFT only": (29.8, 20), "StepCoder w/o FGO": (35.5, 26), "StepCoder": (36.1, 30)}
+    return {"heldout_problems": 40, "seeds": [0, 1],
+            "variants": {name: {"paper_overall": paper, "seeds": {"0": run(k), "1": run(k)}}
+                         for name, (paper, k) in variants.items()}}
+
+
+def test_summary_rows_and_results_page(tmp_path):
+    from stepcoder.trainer.ablation import ordering_statements, summary_rows, write_results_page
+
+    rows = {r["variant"]: r for r in summary_rows(fake_results())}
+    assert rows["StepCoder"]["mean"] == 0.75 and rows["StepCoder"]["std"] == 0.0
+    assert rows["StepCoder"]["vs_reference"] is None
+    diff = rows["SFT only"]["vs_reference"]
+    assert diff.gain == pytest.approx(0.25) and diff.lo > 0  # StepCoder - SFT: 10 problems ahead, every resample
+    statements = ordering_statements(list(rows.values()))
+    assert any("StepCoder > SFT only" in s and "holds here" in s for s in statements)
+    page = write_results_page(fake_results(), tmp_path / "results.md", tmp_path / "img" / "ablation.png")
+    text = page.read_text()
+    assert "| StepCoder | 75.0 ± 0.0 | 75.0, 75.0 | 36.1 |" in text
+    assert "(img/ablation.png)" in text and (tmp_path / "img" / "ablation.png").stat().st_size > 0
+    json.dumps(fake_results())  # what run_ablation writes is plain JSON
