@@ -68,3 +68,22 @@ def test_demo_prints_the_paired_gain_and_resumes(tmp_path):
     sft_weights = (out / "sft" / "model.safetensors").stat().st_mtime_ns
     assert "held-out problems: 6" in stepcoder("demo", *small, "--resume", timeout=900).stdout
     assert (out / "sft" / "model.safetensors").stat().st_mtime_ns == sft_weights  # nothing redone
+
+
+def test_ablate_writes_the_results_page_and_resumes(tmp_path):
+    """`stepcoder ablate` end to end with tiny sizes (two variants, two seeds): the results page
+    with its plot, and --resume that redoes nothing."""
+    out, page = tmp_path / "ablation", tmp_path / "docs" / "results.md"
+    small = [*TINY, "--output-dir", str(out), "--sft.epochs", "1", "--sft.batch_size", "8", "--training.steps", "1",
+             "--data.max_heldout_problems", "4", "--seeds", "0", "1", "--variants", "sft", "stepcoder",
+             "--results", str(page)]
+    stepcoder("ablate", *small, timeout=900)
+    text = page.read_text()
+    assert "| SFT only |" in text and "| StepCoder |" in text and "StepCoder − SFT only" in text
+    assert (tmp_path / "docs" / "img" / "ablation.png").stat().st_size > 0
+    results = json.loads((out / "results.json").read_text())
+    assert sorted(results["variants"]["StepCoder"]["seeds"]) == ["0", "1"]
+    policy = out / "seed-1" / "stepcoder" / "ppo" / "policy" / "model.safetensors"
+    before = policy.stat().st_mtime_ns
+    stepcoder("ablate", *small, "--resume", timeout=900)
+    assert policy.stat().st_mtime_ns == before
