@@ -21,10 +21,11 @@ import resource
 import signal
 import stat
 import sys
-from typing import Any
+from typing import Any, Callable
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE = 0x4000, 1 << 18, 0x2, 0x4, 0x1000, 0x2000
@@ -47,10 +48,6 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
 
 
-def setns(fd: int, nstype: int) -> None:
-    _check(_libc.setns(fd, nstype), "setns")
-
-
 def prctl(option: int, value: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), "prctl")
 
@@ -67,23 +64,63 @@ def enter_worker_namespaces(mode: str) -> dict[str, Any]:
     for its tests."""
     root = os.geteuid() == 0
     iso: dict[str, Any] = {
-        "mode": mode, "root": root, "network_namespace": False, "ipc_namespace": False, "mount_namespace": False,
+        "mode": mode, "root": root, "user_namespace": False, "network_namespace": False, "ipc_namespace": False,
+        "mount_namespace": False, "nproc_base": 0,
         "minimal_root": False, "private_tmp": [], "kept_in_tmp": [], "pid_namespace": False, "uid_drop": False,
         "rlimits": ["CPU", "AS", "FSIZE", "NPROC", "CORE"], "process_group": True, "subreaper": False,
         "seccomp": mode == "auto" and seccomp_supported(), "undumpable": True, "clean_env": True,
         "workdir": True, "clean_template": True,
     }
     iso["subreaper"] = become_subreaper()
-    if mode != "auto" or not root:
+    if mode != "auto":
         return iso
+    if not root:
+        # RLIMIT_NPROC counts every task of our real uid, inside a user namespace or not
+        iso["nproc_base"] = count_user_tasks(os.getuid())
+        if not _enter_user_namespace():
+            return iso
+        iso["user_namespace"] = True  # root of its own namespaces, nobody outside them
     if _try(unshare, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC):
         iso["network_namespace"] = iso["mount_namespace"] = iso["ipc_namespace"] = True
         _mount("none", "/", None, MS_REC | MS_PRIVATE, None)  # our mounts stay ours
     iso["pid_namespace"] = _probe_pid_namespace()
     # the test uid must be able to read the interpreter (pyenv under /root is mode 700):
     # in the minimal root every directory above it is a fresh 755 one
-    iso["uid_drop"] = iso["mount_namespace"] or not _blocked_paths(interpreter_paths())
+    # (a user namespace made without root maps one uid: no other uid to drop to)
+    iso["uid_drop"] = root and (iso["mount_namespace"] or not _blocked_paths(interpreter_paths()))
     return iso
+
+
+def _enter_user_namespace() -> bool:
+    """Without root: a user namespace where we are root (mapped to our own uid only), so
+    that the network, IPC, mount and PID namespaces and the minimal root work as for root."""
+    uid, gid = os.getuid(), os.getgid()
+    if not _try(unshare, CLONE_NEWUSER):
+        return False
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    except OSError:
+        return False
+    return True
+
+
+_CAPABILITY_VERSION_3 = 0x20080522
+PR_CAPBSET_DROP, PR_SET_SECUREBITS = 24, 28
+_SECUREBITS_LOCKED = 0x2F  # NOROOT, NO_SETUID_FIXUP and KEEP_CAPS, each locked
+
+
+def drop_capabilities() -> None:
+    """For a test process that is root only inside our user namespace: no capability now,
+    none regained by an execve as uid 0, none in the bounding set."""
+    prctl(PR_SET_SECUREBITS, _SECUREBITS_LOCKED)
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
+            break
+    header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.capset(header, data), "capset")
 
 
 def enter_root(iso: dict[str, Any], package_root: str | None) -> None:
@@ -137,34 +174,38 @@ def _try(fn: Any, *args: Any) -> bool:
 
 def _probe_pid_namespace() -> bool:
     try:
-        pid = fork_in_new_pid_namespace()
+        pid = spawn_namespace_init(lambda: os._exit(0 if os.getpid() == 1 else 1))
     except OSError:
         return False
-    if pid == 0:
-        os._exit(0 if os.getpid() == 1 else 1)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status) == 0
 
 
-_SELF_PID_NS: int | None = None
-
-
-def fork_in_new_pid_namespace() -> int:
-    """fork() whose child is pid 1 of a fresh PID namespace; the caller's namespace for later
-    children is restored at once (unshare sets it, setns back to our own resets it), which
-    costs one fork instead of the two of an intermediate process."""
-    global _SELF_PID_NS
-    if _SELF_PID_NS is None:
-        _SELF_PID_NS = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    unshare(CLONE_NEWPID)
-    try:
-        pid = os.fork()
-    except OSError:
-        setns(_SELF_PID_NS, CLONE_NEWPID)
-        raise
-    if pid != 0:
-        setns(_SELF_PID_NS, CLONE_NEWPID)
-    return pid
+def spawn_namespace_init(target: Callable[[], Any]) -> int:
+    """Start ``target`` as pid 1 of a fresh PID namespace and return its pid here. An
+    intermediate process unshares and forks, so our own namespace for later children never
+    changes (setting it back needs privileges a user namespace lacks); the new process is
+    re-parented to us, a subreaper."""
+    read, write = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            os.close(read)
+            unshare(CLONE_NEWPID)
+            pid = os.fork()
+            if pid == 0:
+                os.close(write)
+                target()
+            os.write(write, str(pid).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = os.read(read, 32)
+    os.close(read)
+    os.waitpid(middle, 0)
+    if not data:
+        raise OSError("could not start a process in a new PID namespace")
+    return int(data)
 
 
 def test_uid() -> int:
@@ -332,7 +373,19 @@ def _bind_readonly(source: str, target: str) -> None:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "a").close()
     _mount(source, target, None, MS_BIND | MS_REC, None)
-    _mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+    # the flags the mount has must be kept (in a user namespace they are locked)
+    have = os.statvfs(target).f_flag
+    kept = sum(ms for st, ms in ((os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, 0x400),
+                                 (os.ST_NODIRATIME, 0x800), (os.ST_RELATIME, 0x200000)) if have & st)
+    _mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept, None)
+
+
+def mount_proc(target: str) -> bool:
+    """A /proc of the caller's PID namespace where a process sees only its own uid's
+    processes. Inside a user namespace it needs a PID namespace of that user namespace:
+    then the template (pid 1 of one) mounts it."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    return _try(_mount, "proc", target, "proc", flags, "hidepid=invisible") or _try(_mount, "proc", target, "proc", flags, "hidepid=2")
 
 
 def enter_minimal_root(keep: list[str], new_root: str = "/dev/shm/.root") -> list[str]:
@@ -359,8 +412,7 @@ def enter_minimal_root(keep: list[str], new_root: str = "/dev/shm/.root") -> lis
             open(target, "a").close()
             _mount(f"/dev/{dev}", target, None, MS_BIND, None)
     os.makedirs(new_root + "/proc", exist_ok=True)
-    if not _try(_mount, "proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible"):
-        _mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+    mount_proc(new_root + "/proc")
     os.chroot(new_root)
     os.chdir("/")
     return private

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 from dataclasses import dataclass
@@ -41,39 +42,56 @@ class Template:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # as root the template is pid 1 of a PID namespace of its own: after each test,
         # kill(-1) reaches everything the test started, wherever it went
-        pid = isolation.fork_in_new_pid_namespace() if iso["pid_namespace"] else os.fork()
-        if pid == 0:
+        def serve() -> None:
             try:
                 ours.close()
+                # nothing of the worker's (its channel to the pool above all: the pool must
+                # see the end of a dead worker at once)
+                os.closerange(3, theirs.fileno())
+                os.closerange(theirs.fileno() + 1, 1 << 16)
                 _serve(theirs, cfg, iso, ctx)
             finally:
                 os._exit(70)
-        theirs.close()
-        self.sock, self.pid = ours, pid
 
-    def spawn(self, fds: list[int]) -> int:
-        """Fork a test process with these descriptors as its fds 0, 1, 2, ...; its pid."""
+        if iso["pid_namespace"]:
+            pid = isolation.spawn_namespace_init(serve)
+        else:
+            pid = os.fork()
+            if pid == 0:
+                serve()
+        theirs.close()
+        self.sock, self.pid, self.pidfd = ours, pid, -1
+
+    def spawn(self, fds: list[int]) -> None:
+        """Fork a test process with these descriptors as its fds 0, 1, 2, ..."""
         try:
             socket.send_fds(self.sock, [b"s"], fds)
-            return int(json.loads(protocol.recv(self.sock.fileno(), 10.0))["pid"])
-        except (OSError, EOFError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+            _, pidfds, _, _ = socket.recv_fds(self.sock, 1, 1)
+        except (OSError, EOFError, ValueError) as exc:
             raise TemplateGone(str(exc)) from exc
+        if len(pidfds) != 1:
+            raise TemplateGone("no process descriptor for the test process")
+        self.pidfd = pidfds[0]
 
     def kill_test(self) -> None:
-        """Kill the running test process (its pid in the template's namespace means nothing
-        here: it is found as the template's child)."""
-        for pid in isolation.children_of(self.pid):
-            isolation.kill_group_and_process(pid)
+        """Kill the running test process, through its process descriptor (its pid is the
+        template's namespace's, which means nothing here)."""
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except OSError:
+            pass
 
     def wait(self, timeout_s: float) -> Exit | None:
         """How the last test process ended, or None if it runs on after ``timeout_s``."""
         try:
             reply = json.loads(protocol.recv(self.sock.fileno(), timeout_s))
-            return Exit(int(reply["status"]), float(reply["cpu"]))
+            exit_ = Exit(int(reply["status"]), float(reply["cpu"]))
         except TimeoutError:
             return None
         except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
             raise TemplateGone(str(exc)) from exc
+        os.close(self.pidfd)
+        return exit_
 
     def close(self) -> None:
         self.sock.close()
@@ -85,10 +103,13 @@ class Template:
 
 
 def _serve(sock: socket.socket, cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> NoReturn:
-    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # no parent-death signal (our parent may be the intermediate process, gone at once):
+    # the template ends when the worker's end of the socket closes
     namespace_init = iso["pid_namespace"]
     if not namespace_init:
         isolation.become_subreaper()
+    elif iso["user_namespace"] and iso["minimal_root"]:
+        isolation.mount_proc("/proc")  # our PID namespace's: the worker's one could not be mounted
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 16, 8)
@@ -106,7 +127,13 @@ def _serve(sock: socket.socket, cfg: SandboxConfig, iso: dict[str, Any], ctx: di
                 os._exit(70)
         for fd in fds:
             os.close(fd)
-        protocol.send(sock.fileno(), json.dumps({"pid": pid}).encode())
+        pidfd = os.pidfd_open(pid)
+        socket.send_fds(sock, [b"p"], [pidfd])
+        if sock not in select.select([pidfd, sock], [], [])[0] or pidfd in select.select([pidfd], [], [], 0)[0]:
+            os.close(pidfd)
+        else:  # the worker is gone (its end closed): so is the test
+            isolation.kill_group_and_process(pid)
+            os._exit(0)
         _, status, usage = os.wait4(pid, 0)
         if _has_children():  # something the test started outlived it (orphans come to us)
             isolation.kill_descendants(namespace_init)
@@ -134,6 +161,8 @@ def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any],
     isolation.set_limits(budget.cpu_backstop_s, cfg.memory_mb, cfg.max_output_bytes + 1, ctx["nproc"])
     if iso["uid_drop"]:
         isolation.drop_privileges(ctx["uid"])
+    elif iso["user_namespace"]:
+        isolation.drop_capabilities()
     if iso["seccomp"]:
         isolation.install_seccomp()
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -42,7 +42,7 @@ def _detach_stdio() -> tuple[int, int]:
 def _context(iso: dict[str, Any], cfg: SandboxConfig, test_uid: int) -> dict[str, Any]:
     uid = test_uid if iso["uid_drop"] else os.getuid()
     # RLIMIT_NPROC counts every task of the uid: a fresh uid has none, our own has many
-    nproc = cfg.max_processes if iso["uid_drop"] else isolation.count_user_tasks(uid) + cfg.max_processes
+    nproc = cfg.max_processes if iso["uid_drop"] else (iso["nproc_base"] or isolation.count_user_tasks(uid)) + cfg.max_processes
     workdir = os.path.join(tempfile.gettempdir(), f"stepcoder-{test_uid}")
     return {"uid": uid, "nproc": nproc, "workdir": workdir}
 
