@@ -48,6 +48,7 @@ class ProgramShape:
     classes: frozenset[str]
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)
     def of(program: str) -> ProgramShape | None:
         try:
             with warnings.catch_warnings():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import functools
 import os
 import resource
 import signal
@@ -105,6 +106,13 @@ def _stub(channel: _Channel, name: str) -> Any:
     return stub
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str, filename: str) -> Any:
+    """The judge lives on: a problem's trusted code, met again with each new sample, is
+    compiled once."""
+    return compile(source, filename, "exec", dont_inherit=True)
+
+
 def _last_frame_is_test(tb: Any) -> bool:
     last = None
     while tb is not None:
@@ -118,7 +126,7 @@ def judge(job: JudgeJob, call_fd: int) -> JudgeReport:
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
         if job.context:
-            exec(compile(job.context, "<context>", "exec", dont_inherit=True), ns)
+            exec(_compiled(job.context, "<context>"), ns)
         for statement in test.imports:
             exec(statement, ns)
     except Exception as exc:  # the trusted code does not run here: let the candidate's process run the test
@@ -128,8 +136,8 @@ def judge(job: JudgeJob, call_fd: int) -> JudgeReport:
     try:
         channel.prefetch(leading_calls(test.code, test.stubs))
         if job.setup:
-            exec(compile(job.setup, "<setup>", "exec", dont_inherit=True), ns)
-        exec(compile(test.code, "<test>", "exec", dont_inherit=True), ns)
+            exec(_compiled(job.setup, "<setup>"), ns)
+        exec(_compiled(test.code, "<test>"), ns)
     except _Stop as stop:
         return stop.report
     except AssertionError as exc:

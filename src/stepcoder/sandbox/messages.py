@@ -10,10 +10,11 @@ and each caller turns that error into a verdict of the one program concerned.
 >>> report = ChildReport(status="ok", value=[1, "a"], lines=(1, 2))
 >>> decode(encode(report), ChildReport) == report
 True
->>> decode(b'{"v": 1, "type": "ChildReport", "status": "ok", "lines": null}', ChildReport)
-Traceback (most recent call last):
-...
-stepcoder.sandbox.messages.MessageError: ChildReport.lines: expected a list, got null
+>>> try:
+...     decode(b'{"v": 1, "type": "ChildReport", "status": "ok", "lines": null}', ChildReport)
+... except MessageError as err:
+...     print(err)
+ChildReport.lines: expected a list, got null
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import dataclasses
 import json
 import types
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Literal, NoReturn, Union, get_args, get_origin, get_type_hints
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 64 << 20
@@ -200,13 +201,13 @@ MESSAGES = {cls.__name__: cls for cls in (TestInput, RunRequest, CandidateJob, J
 
 def to_obj(msg: Any) -> dict[str, Any]:
     obj = {"v": VERSION, "type": type(msg).__name__}
-    for f in dataclasses.fields(msg):
-        value = getattr(msg, f.name)
-        if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+    for name, nested, _, _ in _schema(type(msg)):
+        value = getattr(msg, name)
+        if nested == "many":
             value = [to_obj(v) for v in value]
-        elif dataclasses.is_dataclass(value):
+        elif nested == "one" and value is not None:
             value = to_obj(value)
-        obj[f.name] = value
+        obj[name] = value
     return obj
 
 
@@ -214,61 +215,72 @@ def encode(msg: Any) -> bytes:
     return json.dumps(to_obj(msg), separators=(",", ":")).encode()
 
 
-# --- decoding ---------------------------------------------------------------------------
+# --- decoding: each field's check is built once from its type ---------------------------
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
+Checker = Callable[[Any], Any]
 
 
 def _name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _check(value: Any, hint: Any, where: str) -> Any:
-    """``value`` as type ``hint`` (exact JSON types: a bool is not an int), or MessageError."""
-    if hint is Any:
-        return value
+def _fail(where: str, what: str) -> NoReturn:
+    raise MessageError(f"{where}: {what}")
+
+
+def _checker(hint: Any, where: str) -> Checker:
+    """A function that returns ``value`` as type ``hint`` (exact JSON types: a bool is not
+    an int) or raises MessageError."""
     origin = get_origin(hint)
+    if hint is Any:
+        return lambda v: v
     if origin is Union or origin is types.UnionType:
-        for option in get_args(hint):
-            try:
-                return _check(value, option, where)
-            except MessageError:
-                continue
-        raise MessageError(f"{where}: unexpected {_name(value)}")
+        options = [_checker(o, where) for o in get_args(hint)]
+
+        def union(v: Any) -> Any:
+            for option in options:
+                try:
+                    return option(v)
+                except MessageError:
+                    continue
+            _fail(where, f"unexpected {_name(v)}")
+        return union
     if origin is Literal:
-        if type(value) is str and value in get_args(hint):
-            return value
-        raise MessageError(f"{where}: {str(value)[:40]!r} is not one of {get_args(hint)}")
+        allowed = frozenset(get_args(hint))
+        return lambda v: v if type(v) is str and v in allowed else _fail(where, f"{str(v)[:40]!r} is not one of {sorted(allowed)}")
     if origin is tuple:
-        if type(value) is not list:
-            raise MessageError(f"{where}: expected a list, got {_name(value)}")
-        item = get_args(hint)[0]
-        return tuple(_check(v, item, f"{where}[]") for v in value)
+        item = _checker(get_args(hint)[0], f"{where}[]")
+        return lambda v: tuple(item(x) for x in v) if type(v) is list else _fail(where, f"expected a list, got {_name(v)}")
     if origin is dict:
-        if type(value) is not dict:
-            raise MessageError(f"{where}: expected an object, got {_name(value)}")
-        return value
+        return lambda v: v if type(v) is dict else _fail(where, f"expected an object, got {_name(v)}")
     if hint is type(None):
-        if value is None:
-            return None
-        raise MessageError(f"{where}: expected null, got {_name(value)}")
+        return lambda v: None if v is None else _fail(where, f"expected null, got {_name(v)}")
     if hint is float:
-        if type(value) in (int, float):
-            return float(value)
-        raise MessageError(f"{where}: expected a number, got {_name(value)}")
+        return lambda v: float(v) if type(v) in (int, float) else _fail(where, f"expected a number, got {_name(v)}")
     if hint in (str, int, bool):
-        if type(value) is hint:
-            return value
-        raise MessageError(f"{where}: expected {hint.__name__}, got {_name(value)}")
+        return lambda v: v if type(v) is hint else _fail(where, f"expected {hint.__name__}, got {_name(v)}")
     if dataclasses.is_dataclass(hint):
-        return from_obj(value, hint)
-    raise MessageError(f"{where}: no rule for {hint!r}")  # pragma: no cover
+        return lambda v: from_obj(v, hint)
+    raise TypeError(f"{where}: no rule for {hint!r}")  # a message type we wrote wrongly
+
+
+_SCHEMAS: dict[type, list[tuple[str, str, Checker, bool]]] = {}
+
+
+def _schema(cls: type) -> list[tuple[str, str, Checker, bool]]:
+    """(field, nested message: ""/"one"/"many", checker, required) of each field."""
+    if cls not in _SCHEMAS:
+        hints = get_type_hints(cls)
+        schema = []
+        for f in dataclasses.fields(cls):
+            hint = hints[f.name]
+            args = [a for a in get_args(hint) if a is not type(None)]
+            nested = ("many" if get_origin(hint) is tuple and args and dataclasses.is_dataclass(args[0]) else
+                      "one" if dataclasses.is_dataclass(hint) or (args and dataclasses.is_dataclass(args[0])) else "")
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            schema.append((f.name, nested, _checker(hint, f"{cls.__name__}.{f.name}"), required))
+        _SCHEMAS[cls] = schema
+    return _SCHEMAS[cls]
 
 
 def from_obj(obj: Any, cls: type) -> Any:
@@ -279,16 +291,15 @@ def from_obj(obj: Any, cls: type) -> Any:
         raise MessageError(f"{cls.__name__}: version {str(obj.get('v'))[:20]!r}, expected {VERSION}")
     if obj.get("type") != cls.__name__:
         raise MessageError(f"expected a {cls.__name__}, got {str(obj.get('type'))[:40]!r}")
-    hints = _hints(cls)
-    unknown = set(obj) - set(hints) - {"v", "type"}
-    if unknown:
-        raise MessageError(f"{cls.__name__}: unknown fields {sorted(unknown)[:5]}")
+    schema = _schema(cls)
+    if len(obj) > len(schema) + 2 or any(k not in _NAMES[cls] for k in obj):
+        raise MessageError(f"{cls.__name__}: unknown fields {sorted(set(obj) - _NAMES[cls])[:5]}")
     values = {}
-    for f in dataclasses.fields(cls):
-        if f.name in obj:
-            values[f.name] = _check(obj[f.name], hints[f.name], f"{cls.__name__}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise MessageError(f"{cls.__name__}: missing field {f.name!r}")
+    for name, _, check, required in schema:
+        if name in obj:
+            values[name] = check(obj[name])
+        elif required:
+            raise MessageError(f"{cls.__name__}: missing field {name!r}")
     msg = cls(**values)
     _validate(msg)
     return msg
@@ -319,5 +330,7 @@ def decode(data: bytes | str, cls: type) -> Any:
         raise MessageError(f"{cls.__name__}: {type(exc).__name__}") from None
 
 
-for _cls in MESSAGES.values():  # resolved once here, not in every forked test process
-    _hints(_cls)
+# built once here, before any fork, not in every test process
+_NAMES = {cls: frozenset(f.name for f in dataclasses.fields(cls)) | {"v", "type"} for cls in MESSAGES.values()}
+for _cls in MESSAGES.values():
+    _schema(_cls)
