@@ -84,6 +84,7 @@ class _Worker:
     """One warm worker process and its two pipes."""
 
     def __init__(self, config: SandboxConfig):
+        """Start the process; :meth:`ready` waits for it (workers start side by side)."""
         # the worker's stderr goes to a file so that a failed start can say why
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
@@ -92,8 +93,11 @@ class _Worker:
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.wfd, self.rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        self.config = config
+
+    def ready(self) -> _Worker:
         try:
-            protocol.send(self.wfd, json.dumps(dataclasses.asdict(config)).encode())
+            protocol.send(self.wfd, json.dumps(dataclasses.asdict(self.config)).encode())
             hello = messages.decode(protocol.recv(self.rfd, _START_TIMEOUT_S), WorkerHello)
         except (OSError, EOFError, TimeoutError, MessageError) as exc:
             self.close()
@@ -101,6 +105,7 @@ class _Worker:
             tail = self.stderr.read()[-2000:].decode(errors="replace").strip()
             raise SandboxError(f"sandbox worker failed to start: {exc}" + (f"\n{tail}" if tail else "")) from exc
         self.isolation: dict[str, Any] = hello.isolation
+        return self
 
     def request(self, request: bytes, timeout_s: float) -> bytes:
         """The worker's reply; ``TimeoutError`` past the deadline, ``_WorkerDied`` if it exits."""
@@ -148,7 +153,13 @@ class Sandbox:
 
     def start(self) -> None:
         if not self._workers:
-            self._workers = [_Worker(self.config) for _ in range(self.config.n_workers)]
+            started = [_Worker(self.config) for _ in range(self.config.n_workers)]
+            try:
+                self._workers = [w.ready() for w in started]
+            except SandboxError:
+                for w in started:
+                    w.close()
+                raise
 
     def close(self) -> None:
         workers, self._workers = self._workers, []
@@ -270,7 +281,7 @@ class Sandbox:
         old = self._workers[k]
         old.proc.kill()
         old.close()
-        self._workers[k] = _Worker(self.config)
+        self._workers[k] = _Worker(self.config).ready()
 
 
 def run_batch(items: Sequence[tuple[Problem, str]], config: SandboxConfig | None = None, progress: bool = False) -> list[ExecResult]:
