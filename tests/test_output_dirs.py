@@ -115,7 +115,7 @@ def refused(capsys, rc: int, command: str, folder: Path, resumable: bool) -> Non
     assert [p.name for p in folder.iterdir()] == ["model.safetensors"]  # untouched
 
 
-@pytest.mark.parametrize("command,resumable", [("sft", False), ("train", True), ("demo", False)])
+@pytest.mark.parametrize("command,resumable", [("sft", False), ("train", True), ("demo", True)])
 def test_training_commands_refuse_a_non_empty_folder(command, resumable, tmp_path, capsys):
     folder = occupied(tmp_path)
     refused(capsys, main([command, *TINY_TRAIN, "--output-dir", str(folder)]), command, folder, resumable)

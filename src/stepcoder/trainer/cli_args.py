@@ -74,9 +74,11 @@ def check_model_paths(model) -> None:
 def check_training_inputs(cfg, heldout: bool = False) -> None:
     """Everything a training command reads, checked before its output folder is touched: the
     model paths, the training (and held-out) problems, and the optional packages asked for."""
+    from stepcoder.trainer.distributed import check_launch
     from stepcoder.trainer.metrics_logger import check_wandb
     from stepcoder.trainer.problems import load_heldout_problems, load_train_problems
 
+    check_launch()
     check_model_paths(cfg.model)
     load_train_problems(cfg.data)
     if heldout and not load_heldout_problems(cfg.data):

@@ -3,20 +3,51 @@ problems; gradients are all-reduced by the prepared (DDP) models."""
 
 from __future__ import annotations
 
+import os
 from typing import Any, TypeVar
 
 import torch
 
 T = TypeVar("T")
 
+SCALE_OUT_FIX = ("on CPU, start the processes with torchrun: `torchrun --nproc_per_node 2 -m stepcoder train ...` "
+                 "(see the README, Scale-out)")
+# Variables a real multi-process launcher sets in each process it starts (torchrun, mpirun).
+_LAUNCHER_VARS = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+class LaunchError(ValueError):
+    """Several processes were asked for, but this one runs alone."""
+
+
+def check_launch(environ=os.environ) -> None:
+    """Fail when ``accelerate launch --cpu --num_processes N`` (N > 1) started one process.
+
+    Without mpirun, accelerate's CPU launch runs the script once, with the rendezvous address
+    it sets only for N > 1 (``MASTER_ADDR``) but no world size; the run would silently train
+    on one process. torchrun starts N processes with ``WORLD_SIZE`` set.
+    """
+    asked = environ.get("ACCELERATE_USE_CPU", "").lower() == "true" and "MASTER_ADDR" in environ
+    if asked and not any(var in environ for var in _LAUNCHER_VARS):
+        raise LaunchError("accelerate launch --cpu asked for several processes but started only this one "
+                          f"(accelerate starts CPU processes only through mpirun): {SCALE_OUT_FIX}")
+
 
 def make_accelerator(cpu: bool = False, mixed_precision: str = "no"):
     """One ``Accelerator`` per run. Under ``torchrun`` it picks up the process group (gloo on
     CPU, NCCL on GPUs); alone it is a no-op wrapper. Gradient accumulation is done by hand
-    (see update.py), so accelerate's own counter stays at 1."""
+    (see update.py), so accelerate's own counter stays at 1. A launch that asked for more
+    processes than joined the group is an error (:class:`LaunchError`), never a quiet
+    single-process run."""
     from accelerate import Accelerator
 
-    return Accelerator(cpu=cpu or not torch.cuda.is_available(), mixed_precision=mixed_precision)
+    check_launch()
+    acc = Accelerator(cpu=cpu or not torch.cuda.is_available(), mixed_precision=mixed_precision)
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world != acc.num_processes:
+        raise LaunchError(f"WORLD_SIZE is {world} but the process group holds {acc.num_processes} process(es): "
+                          f"{SCALE_OUT_FIX}")
+    return acc
 
 
 def shard(items: list[T], rank: int, world: int) -> list[T]:
