@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from stepcoder.masking.fgo import fgo_stats, fgo_token_mask, line_states
+from stepcoder.masking.fgo import fgo_token_mask, line_states
 from stepcoder.problems.types import Problem, Test
 
 BRANCH = (
@@ -101,12 +101,6 @@ def test_silent_statements_follow_their_block():
 def test_try_except_finally_headers():
     program = "try:\n    a = 1\nexcept ValueError:\n    a = 2\nfinally:\n    a = 3\n"
     assert line_states(program, {1, 2, 6})[1:7] == [True, True, False, False, True, True]
-
-
-def test_fgo_stats():
-    expected_fraction = 2 / 5
-    assert fgo_stats([1, 0, 1, 0, 1]) == {"tokens": 5.0, "kept": 3.0, "masked": 2.0, "masked_fraction": expected_fraction}
-    assert fgo_stats([])["masked_fraction"] == 0.0
 
 
 # --- real programs, real tokenizer -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""RL core: rewards, KL-penalised rewards, GAE, PPO losses, GRPO advantages, the batch.
+"""RL core: rewards, KL-penalised rewards, k3 KL, GAE, PPO losses, GRPO advantages, the batch.
 
 Expected values are written as arithmetic a reader can check; property tests put garbage
 where the mask is 0 and assert nothing changes (verl test_core_algos_on_cpu.py style).
@@ -16,13 +16,12 @@ import stepcoder.rl.rewards as rewards_module
 from stepcoder.rl import (
     RewardConfig,
     RolloutBatch,
-    aggregate_loss,
     broadcast_to_tokens,
     compute_gae,
     compute_gae_naive,
-    entropy_from_logits,
     explained_variance,
     group_relative_advantages,
+    kl_k3,
     kl_penalized_rewards,
     policy_loss,
     value_loss,
@@ -64,10 +63,16 @@ def test_verdict_rewards_match_paper_eq3():
         Verdict.MEMORY_LIMIT: -0.6,
         Verdict.COMPILE_ERROR: -1.0,
     }
-    assert {v: verdict_reward(v) for v in Verdict} == expected
+    assert {v: verdict_reward(v) for v in Verdict} == expected  # the sandbox's enum, by its value
+    assert {v.value: verdict_reward(v.value) for v in Verdict} == {v.value: r for v, r in expected.items()}
     assert verdict_reward(Verdict.TIMEOUT, RewardConfig(runtime_error=-0.5)) == -0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown verdict"):
         verdict_reward("NOT_A_VERDICT")
+
+
+def test_reward_verdict_names_are_the_sandbox_verdicts():
+    # rl/ names verdicts without importing the sandbox: the two lists must not drift apart.
+    assert rewards_module.VERDICT_NAMES == tuple(v.value for v in Verdict)
 
 
 # --- KL-penalised rewards ----------------------------------------------------------------
@@ -104,6 +109,35 @@ def test_kl_penalized_rewards_ignore_garbage(seed):
     noisy = kl_penalized_rewards(seq, dirty(logp, mask, seed), dirty(ref, mask, seed + 1), mask, 0.05)
     for a, b in zip(clean, noisy):
         torch.testing.assert_close(a, b)
+
+
+# --- k3 KL -----------------------------------------------------------------------------
+
+
+def test_kl_k3_by_hand():
+    logp = torch.tensor([[math.log(0.5), 0.0, 0.0, 9.0]])
+    ref = torch.tensor([[0.0, math.log(0.5), 0.0, -9.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+    # exp(ref - logp) - (ref - logp) - 1 per token; the masked-out token is 0
+    expected = torch.tensor([[2.0 - math.log(2.0) - 1.0, 0.5 - math.log(0.5) - 1.0, 1.0 - 0.0 - 1.0, 0.0]])
+    torch.testing.assert_close(kl_k3(logp, ref, mask), expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kl_k3_is_non_negative_and_ignores_garbage(seed):
+    _, mask, (logp, ref, _, _) = random_case(seed)
+    clean = kl_k3(logp, ref, mask)
+    assert (clean >= 0).all()
+    torch.testing.assert_close(kl_k3(dirty(logp, mask, seed), dirty(ref, mask, seed + 1), mask), clean)
+    torch.testing.assert_close(kl_k3(logp, logp, mask), torch.zeros_like(logp))
+
+
+def test_kl_k3_gradient_by_hand():
+    # d/dlogp [exp(ref - logp) - (ref - logp) - 1] = 1 - exp(ref - logp)
+    logp = torch.tensor([[math.log(0.5), 0.0]], requires_grad=True)
+    ref = torch.tensor([[0.0, 0.0]])
+    kl_k3(logp, ref, torch.ones(1, 2)).sum().backward()
+    torch.testing.assert_close(logp.grad, torch.tensor([[1.0 - 2.0, 1.0 - 1.0]]))
 
 
 # --- GAE -------------------------------------------------------------------------------
@@ -178,18 +212,6 @@ def test_policy_loss_gradient_is_zero_off_mask_and_finite():
     torch.testing.assert_close(logp.grad, torch.tensor([[0.0, -2.0 * 0.5 / 3, 1.0 * 1.0 / 3, 0.0]]))
 
 
-def test_policy_loss_seq_mean_token_mean():
-    logp = torch.zeros(2, 3)
-    adv = torch.tensor([[1.0, 0.0, 0.0], [2.0, 4.0, 6.0]])
-    mask = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
-    token_mean, _ = policy_loss(logp, logp, adv, mask, 0.2)
-    seq_mean, _ = policy_loss(logp, logp, adv, mask, 0.2, loss_agg="seq-mean-token-mean")
-    assert token_mean.item() == pytest.approx(-(1.0 + 2.0 + 4.0 + 6.0) / 4)
-    assert seq_mean.item() == pytest.approx(-(1.0 / 1 + (2.0 + 4.0 + 6.0) / 3) / 2)
-    with pytest.raises(ValueError, match="loss_agg"):
-        aggregate_loss(logp, mask, "sum")  # type: ignore[arg-type]
-
-
 def test_policy_loss_all_zero_mask_is_zero():
     logp, old, adv, _ = policy_case()
     loss, metrics = policy_loss(logp, old, adv, torch.zeros(1, 4), 0.2)
@@ -197,14 +219,13 @@ def test_policy_loss_all_zero_mask_is_zero():
     assert all(torch.isfinite(v) for v in metrics.values())
 
 
-@pytest.mark.parametrize("loss_agg", ["token-mean", "seq-mean-token-mean"])
 @pytest.mark.parametrize("seed", range(4))
-def test_policy_loss_ignores_garbage(seed, loss_agg):
+def test_policy_loss_ignores_garbage(seed):
     _, mask, (logp, old, adv, _) = random_case(seed)
     logp, old = 0.1 * logp, 0.1 * old
-    clean, m_clean = policy_loss(logp, old, adv, mask, 0.2, loss_agg)
+    clean, m_clean = policy_loss(logp, old, adv, mask, 0.2)
     noisy, m_noisy = policy_loss(
-        dirty(logp, mask, seed), dirty(old, mask, seed + 1), dirty(adv, mask, seed + 2), mask, 0.2, loss_agg
+        dirty(logp, mask, seed), dirty(old, mask, seed + 1), dirty(adv, mask, seed + 2), mask, 0.2
     )
     torch.testing.assert_close(noisy, clean)
     for key in m_clean:
@@ -254,17 +275,7 @@ def test_explained_variance():
     assert explained_variance(torch.tensor([[0.0, 1.0, 2.0, 0.0]]), flat, mask).item() == 0.0
 
 
-# --- entropy, GRPO ---------------------------------------------------------------------
-
-
-def test_entropy_from_logits():
-    uniform = torch.zeros(2, 3, 5)
-    torch.testing.assert_close(entropy_from_logits(uniform), torch.full((2, 3), math.log(5)))
-    p = torch.tensor([0.5, 0.25, 0.25])
-    expected = -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25))
-    assert entropy_from_logits(p.log() + 3.0).item() == pytest.approx(expected, rel=1e-5)
-    peaked = torch.tensor([[[100.0, 0.0, 0.0]]])
-    assert entropy_from_logits(peaked).item() == pytest.approx(0.0, abs=1e-6)
+# --- GRPO ------------------------------------------------------------------------------
 
 
 def test_group_relative_advantages_by_hand():

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from stepcoder.masking.fgo import fgo_stats, fgo_token_mask, line_states
+from stepcoder.masking.fgo import fgo_token_mask, line_states
 
-__all__ = ["fgo_stats", "fgo_token_mask", "line_states"]
+__all__ = ["fgo_token_mask", "line_states"]

@@ -183,10 +183,3 @@ def _token_lines(program: str, starts: list[int], a: int, b: int) -> set[int] | 
             return None  # trailing whitespace: kept like the end of the sequence
         chars = [nxt.start()]
     return {bisect.bisect_right(starts, c) for c in chars}
-
-
-def fgo_stats(mask: list[int]) -> dict[str, float]:
-    """Numbers for logging: tokens, kept, masked and the masked fraction (0.0 for no tokens)."""
-    n = len(mask)
-    kept = sum(mask)
-    return {"tokens": float(n), "kept": float(kept), "masked": float(n - kept), "masked_fraction": (n - kept) / n if n else 0.0}

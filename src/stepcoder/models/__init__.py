@@ -5,15 +5,13 @@ from stepcoder.models.config import ModelConfig
 from stepcoder.models.paths import cache_root, resolve_model_path
 
 __all__ = ["ModelConfig", "cache_root", "resolve_model_path", "load_tokenizer", "load_policy", "load_critic",
-           "Critic", "ReferencePolicy", "reference_logprobs", "token_logprobs", "token_entropy",
-           "critic_values", "autocast"]
+           "Critic", "ReferencePolicy", "token_logprobs", "critic_values", "autocast"]
 
 _LAZY = {
     "load_tokenizer": "stepcoder.models.load", "load_policy": "stepcoder.models.load",
     "autocast": "stepcoder.models.load", "load_critic": "stepcoder.models.critic",
     "Critic": "stepcoder.models.critic", "ReferencePolicy": "stepcoder.models.reference",
-    "reference_logprobs": "stepcoder.models.reference", "token_logprobs": "stepcoder.models.forward",
-    "token_entropy": "stepcoder.models.forward", "critic_values": "stepcoder.models.forward",
+    "token_logprobs": "stepcoder.models.forward", "critic_values": "stepcoder.models.forward",
 }
 
 

@@ -3,9 +3,6 @@ checkpoint (paper §1; MOSS-RLHF does the same)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 from torch import nn
 
@@ -13,10 +10,6 @@ from stepcoder.models.config import ModelConfig
 from stepcoder.models.forward import position_ids_from_mask
 from stepcoder.models.load import decoder_of, is_peft, prepare_for_training, torch_dtype
 from stepcoder.models.paths import resolve_model_path
-
-CRITIC_CONFIG = "critic.json"
-VALUE_HEAD = "value_head.pt"
-BACKBONE = "backbone"
 
 
 def scale_gradient(x: torch.Tensor, coef: float) -> torch.Tensor:
@@ -42,14 +35,13 @@ class Critic(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, hidden_size: int, shares_backbone: bool = False,
-                 base_name_or_path: str | None = None, backbone_loss_coef: float = 0.0):
+                 backbone_loss_coef: float = 0.0):
         super().__init__()
         self.backbone = backbone
         self.value_head = nn.Linear(hidden_size, 1, dtype=torch.float32)
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
         self.shares_backbone = shares_backbone
-        self.base_name_or_path = base_name_or_path
         # a shared body is the policy's: the value loss reaches it only at this weight
         self.backbone_loss_coef = backbone_loss_coef if shares_backbone else 1.0
 
@@ -93,41 +85,6 @@ class Critic(nn.Module):
             for name, tensor in state.items():
                 targets[name].copy_(tensor)
 
-    def save_pretrained(self, out_dir: str | Path) -> None:
-        """Value head + ``critic.json``; the backbone too unless it is the policy's."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        torch.save(self.value_head.state_dict(), out / VALUE_HEAD)
-        meta = {"hidden_size": self.value_head.in_features, "shares_backbone": self.shares_backbone,
-                "lora": is_peft(self.backbone), "base_name_or_path": self.base_name_or_path}
-        (out / CRITIC_CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        if not self.shares_backbone:
-            self.backbone.save_pretrained(str(out / BACKBONE))
-
-    @classmethod
-    def from_pretrained(cls, in_dir: str | Path, backbone: nn.Module | None = None,
-                        dtype: torch.dtype | str = torch.float32) -> "Critic":
-        """Reload a saved critic; a critic that shared the policy's backbone needs it passed
-        as ``backbone`` (the policy checkpoint holds those weights)."""
-        src = Path(in_dir)
-        meta = json.loads((src / CRITIC_CONFIG).read_text(encoding="utf-8"))
-        if meta["shares_backbone"]:
-            if backbone is None:
-                raise ValueError(f"{src} holds a critic that shares the policy's backbone: pass backbone=")
-        elif meta["lora"]:
-            from peft import PeftModel
-            from transformers import AutoModel
-
-            base = AutoModel.from_pretrained(meta["base_name_or_path"], dtype=dtype)
-            backbone = PeftModel.from_pretrained(base, str(src / BACKBONE), is_trainable=True)
-        else:
-            from transformers import AutoModel
-
-            backbone = AutoModel.from_pretrained(str(src / BACKBONE), dtype=dtype)
-        critic = cls(backbone, meta["hidden_size"], meta["shares_backbone"], meta["base_name_or_path"])
-        critic.value_head.load_state_dict(torch.load(src / VALUE_HEAD, map_location="cpu", weights_only=True))
-        return critic
-
 
 def load_critic(cfg: ModelConfig, policy: nn.Module | None = None) -> Critic:
     """A new critic: on the policy's own body when ``cfg.critic_shares_backbone`` (pass
@@ -145,4 +102,4 @@ def load_critic(cfg: ModelConfig, policy: nn.Module | None = None) -> Critic:
     body = AutoModel.from_pretrained(path, dtype=torch_dtype(cfg), trust_remote_code=cfg.trust_remote_code)
     hidden = body.config.hidden_size
     body = prepare_for_training(body, cfg, task_type="FEATURE_EXTRACTION")
-    return Critic(body, hidden, shares_backbone=False, base_name_or_path=path)
+    return Critic(body, hidden, shares_backbone=False)

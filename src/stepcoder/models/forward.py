@@ -97,18 +97,6 @@ def token_logprobs(model: nn.Module, input_ids: torch.Tensor, attention_mask: to
     return logp_BT
 
 
-def token_entropy(logits: torch.Tensor, chunk_elements: int = CHUNK_ELEMENTS, temperature: float = 1.0) -> torch.Tensor:
-    """Entropy of softmax(logits / temperature) over the last dimension, float32, shape
-    ``logits.shape[:-1]``; computed in row chunks like ``selective_log_softmax``."""
-    out = []
-    for _, chunk_nV in _float_row_chunks(logits, temperature, chunk_elements):
-        logp_nV = torch.log_softmax(chunk_nV, dim=-1)
-        out.append(-(logp_nV.exp() * logp_nV).sum(-1))
-    if not out:
-        return logits.new_zeros(logits.shape[:-1], dtype=torch.float32)
-    return torch.cat(out).reshape(logits.shape[:-1])
-
-
 def critic_values(critic: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """(B, T) float32 values V(s_t) of every prefix (see the module docstring for alignment)."""
     return critic(input_ids, attention_mask)

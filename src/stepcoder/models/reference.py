@@ -51,9 +51,3 @@ class ReferencePolicy:
         """(B, T - 1) log pi_ref of the next tokens (see ``token_logprobs``)."""
         with self.model() as module:
             return token_logprobs(module, input_ids, attention_mask, completion_mask, temperature, chunk_elements)
-
-
-def reference_logprobs(reference: ReferencePolicy, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                       completion_mask: torch.Tensor | None = None, temperature: float = 1.0) -> torch.Tensor:
-    """(B, T - 1) reference log-probs; the same call whichever way the reference is held."""
-    return reference.logprobs(input_ids, attention_mask, completion_mask, temperature)

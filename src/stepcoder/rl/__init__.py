@@ -12,9 +12,9 @@ _LAZY = {
     **{
         name: "stepcoder.rl.core"
         for name in (
-            "aggregate_loss", "broadcast_to_tokens", "compute_gae", "compute_gae_naive",
-            "entropy_from_logits", "explained_variance", "group_relative_advantages",
-            "kl_penalized_rewards", "last_token_index", "policy_loss", "value_loss",
+            "broadcast_to_tokens", "compute_gae", "compute_gae_naive", "explained_variance",
+            "group_relative_advantages", "kl_k3", "kl_penalized_rewards", "last_token_index",
+            "policy_loss", "value_loss",
         )
     },
     **{name: "stepcoder.rl.masked" for name in ("masked_mean", "masked_sum", "masked_var", "masked_whiten")},

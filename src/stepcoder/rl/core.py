@@ -1,6 +1,6 @@
 """PPO building blocks as pure functions of tensors (no model, no config object, no programs).
 
-Shapes: ``B`` rows (episodes), ``T`` per-token positions, ``V`` vocabulary. Every per-token
+Shapes: ``B`` rows (episodes), ``T`` per-token positions. Every per-token
 tensor follows the alignment of :mod:`stepcoder.rl.batch` (position t scores token t+1), but
 nothing here depends on it: the masks say which positions count (1 = counts).
 
@@ -15,9 +15,6 @@ import torch
 from torch import Tensor
 
 from stepcoder.rl.masked import masked_mean, masked_var
-
-LossAgg = Literal["token-mean", "seq-mean-token-mean"]
-
 
 def _where(mask: Tensor, x: Tensor) -> Tensor:
     """``x`` where the mask counts, 0 elsewhere: keeps garbage (inf, huge) out of exp/squares."""
@@ -56,6 +53,16 @@ def kl_penalized_rewards(
         (rows_B, last_B), seq_rewards_B.to(token_rewards_BT.dtype), accumulate=True
     )
     return token_rewards_BT, kl_BT
+
+
+def kl_k3(logprobs_BT: Tensor, ref_logprobs_BT: Tensor, mask_BT: Tensor) -> Tensor:
+    """Per-token k3 estimate of KL(pi || pi_ref) from samples of pi:
+    ``exp(ref - logp) - (ref - logp) - 1``, never negative, 0 where the two agree and outside
+    the mask (Schulman 2020, "Approximating KL divergence"; GRPO's KL estimator, Shao et al.
+    2024, Eq. 4). Differentiable in ``logprobs_BT``; (B, T).
+    """
+    diff_BT = _where(mask_BT, ref_logprobs_BT - logprobs_BT)
+    return torch.exp(diff_BT) - diff_BT - 1.0
 
 
 @torch.no_grad()
@@ -108,47 +115,31 @@ def compute_gae_naive(
     return advantages, returns
 
 
-def aggregate_loss(loss_BT: Tensor, mask_BT: Tensor, loss_agg: LossAgg = "token-mean") -> Tensor:
-    """Reduce a per-token loss to a scalar.
-
-    ``token-mean``: masked mean over every counted token of the minibatch (OpenRLHF/verl
-    default; long completions weigh more). ``seq-mean-token-mean``: mean per row, then mean
-    over the rows that have at least one counted token (PPO in TRL <= 0.11, verl option).
-    """
-    if loss_agg == "token-mean":
-        return masked_mean(loss_BT, mask_BT)
-    if loss_agg == "seq-mean-token-mean":
-        row_mean_B = masked_mean(loss_BT, mask_BT, dim=-1)
-        has_tokens_B = ((mask_BT != 0).sum(-1) > 0).to(loss_BT.dtype)
-        return masked_mean(row_mean_B, has_tokens_B)
-    raise ValueError(f"unknown loss_agg {loss_agg!r}: expected 'token-mean' or 'seq-mean-token-mean'")
-
-
 def policy_loss(
     logprobs_BT: Tensor,
     old_logprobs_BT: Tensor,
     advantages_BT: Tensor,
     loss_mask_BT: Tensor,
     clip_eps: float,
-    loss_agg: LossAgg = "token-mean",
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """Clipped PPO surrogate (Schulman et al. 2017, Eq. 7), averaged over the tokens of
-    ``loss_mask_BT`` (completion x FGO mask: StepCoder §3.2 masks unexecuted code here only).
+    """Clipped PPO surrogate (Schulman et al. 2017, Eq. 7), a token-mean over the tokens of
+    ``loss_mask_BT`` (completion x FGO mask: StepCoder §3.2 masks unexecuted code here only);
+    the token-mean of OpenRLHF/verl, so a long completion weighs more than a short one.
 
     Metrics: ``clip_frac`` (share of tokens whose clipped term is active), ``approx_kl``
-    (Schulman's k3 = (r - 1) - log r, an unbiased, always non-negative estimate of
-    KL(pi_old || pi) from samples of pi_old; as in TRL/verl), ``ratio_mean``.
+    (:func:`kl_k3` of pi_old to pi, i.e. (r - 1) - log r: an unbiased, always non-negative
+    estimate of KL(pi_old || pi) from samples of pi_old; as in TRL/verl), ``ratio_mean``.
     """
     log_ratio_BT = _where(loss_mask_BT, logprobs_BT - old_logprobs_BT)
     advantages_BT = _where(loss_mask_BT, advantages_BT)
     ratio_BT = torch.exp(log_ratio_BT)
     unclipped_BT = -advantages_BT * ratio_BT
     clipped_BT = -advantages_BT * torch.clamp(ratio_BT, 1.0 - clip_eps, 1.0 + clip_eps)
-    loss = aggregate_loss(torch.maximum(unclipped_BT, clipped_BT), loss_mask_BT, loss_agg)
+    loss = masked_mean(torch.maximum(unclipped_BT, clipped_BT), loss_mask_BT)
     with torch.no_grad():
         metrics = {
             "clip_frac": masked_mean((clipped_BT > unclipped_BT).float(), loss_mask_BT),
-            "approx_kl": masked_mean(ratio_BT - 1.0 - log_ratio_BT, loss_mask_BT),
+            "approx_kl": masked_mean(kl_k3(old_logprobs_BT, logprobs_BT, loss_mask_BT), loss_mask_BT),
             "ratio_mean": masked_mean(ratio_BT, loss_mask_BT),
         }
     return loss, metrics
@@ -160,12 +151,12 @@ def value_loss(
     returns_BT: Tensor,
     mask_BT: Tensor,
     clip_eps: float,
-    loss_agg: LossAgg = "token-mean",
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Clipped value loss ``0.5 * max((v - R)^2, (v_clip - R)^2)`` with
     ``v_clip = v_old + clamp(v - v_old, -eps, eps)`` (PPO2 baselines; verl
-    ``compute_value_loss``; OpenRLHF ``ValueLoss``). ``mask_BT`` is the action mask: the
-    critic learns on every completion token, FGO does not apply (StepCoder §3.2).
+    ``compute_value_loss``; OpenRLHF ``ValueLoss``), a token-mean over ``mask_BT``: the
+    action mask, so the critic learns on every completion token (FGO does not apply,
+    StepCoder §3.2), unless the trainer passes the FGO loss mask.
     """
     values_BT = _where(mask_BT, values_BT)
     old_values_BT = _where(mask_BT, old_values_BT)
@@ -173,7 +164,7 @@ def value_loss(
     clipped_BT = old_values_BT + torch.clamp(values_BT - old_values_BT, -clip_eps, clip_eps)
     unclipped_err_BT = (values_BT - returns_BT) ** 2
     clipped_err_BT = (clipped_BT - returns_BT) ** 2
-    loss = 0.5 * aggregate_loss(torch.maximum(unclipped_err_BT, clipped_err_BT), mask_BT, loss_agg)
+    loss = 0.5 * masked_mean(torch.maximum(unclipped_err_BT, clipped_err_BT), mask_BT)
     with torch.no_grad():
         metrics = {
             "clip_frac": masked_mean((clipped_err_BT > unclipped_err_BT).float(), mask_BT),
@@ -192,12 +183,6 @@ def explained_variance(values: Tensor, returns: Tensor, mask: Tensor) -> Tensor:
     if float(var_returns) == 0.0:
         return torch.tensor(1.0 if float(var_residual) == 0.0 else 0.0)
     return 1.0 - var_residual / var_returns
-
-
-def entropy_from_logits(logits_BTV: Tensor) -> Tensor:
-    """Entropy of the softmax over the last dimension: ``logsumexp(z) - sum(p * z)``, (B, T)."""
-    probs_BTV = torch.softmax(logits_BTV, dim=-1)
-    return torch.logsumexp(logits_BTV, dim=-1) - (probs_BTV * logits_BTV).sum(-1)
 
 
 def group_relative_advantages(

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from stepcoder.rl import RolloutBatch, masked_mean, policy_loss, value_loss
+from stepcoder.rl import RolloutBatch, kl_k3, masked_mean, policy_loss, value_loss
 from stepcoder.trainer.distributed import global_sums
 
 # (model, input_ids (B,T), attention_mask (B,T), action_mask (B,T-1)) -> (B, T-1) per-token quantity
@@ -50,12 +50,6 @@ class Learner:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     forward: TokenFn
-
-
-def kl_k3(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
-    """Per-token ``exp(ref - logp) - (ref - logp) - 1`` >= 0 (GRPO's KL estimator, Shao et al. 2024)."""
-    diff = ref_logprobs - logprobs
-    return torch.exp(diff) - diff - 1.0
 
 
 def split_micro(minibatch: RolloutBatch, grad_accum: int) -> list[RolloutBatch]:
@@ -155,7 +149,7 @@ def _minibatch_step(minibatch: RolloutBatch, settings: UpdateSettings, policy: L
             total = loss * p_weight
             if settings.kl_loss_beta > 0:
                 a_weight = float(micro.action_mask.sum()) / action_norm
-                kl = masked_mean(kl_k3(logprobs, micro.ref_logprobs), micro.action_mask)
+                kl = masked_mean(kl_k3(logprobs, micro.ref_logprobs, micro.action_mask), micro.action_mask)
                 total = total + settings.kl_loss_beta * kl * a_weight
                 add("policy/kl_loss", kl.detach(), a_weight)
             _backward(total, accelerator)
