@@ -73,3 +73,24 @@ def test_humaneval_helpers_come_from_the_prompt(sandbox) -> None:
     assert sandbox.run(problem, honest).passed
     result = sandbox.run(problem, liar)
     assert result.verdict is Verdict.WRONG_ANSWER and result.tests[0].judged_by == "judge"
+
+
+PAIRS = Problem(id="pairs", prompt="", solution=None, fn_name="longest", entry_point="longest", source_format="mbpp",
+                test_setup="root = Node(1)\nroot.left = Node(2)\nroot.left.left = Node(3)\n",
+                tests=[Test("assert", code="assert longest([Pair(1, 2), Pair(3, 4)]) == 2"),
+                       Test("assert", code="assert depth(root) == 3")])
+PAIRS_PROGRAM = ("class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n"
+                 "class Node:\n    def __init__(self, v):\n        self.v, self.left = v, None\n"
+                 "def longest(pairs):\n    return len(pairs)\n"
+                 "def depth(node):\n    return 0 if node is None else 1 + depth(node.left)\n")
+
+
+def test_objects_of_the_programs_classes_stay_in_its_process(sandbox) -> None:
+    """MBPP tests that build `Pair`s or a tree of `Node`s are judged by the judge too: the
+    objects stay in the candidate's process, the judge holds handles."""
+    result = sandbox.run(PAIRS, PAIRS_PROGRAM)
+    assert result.passed and [t.judged_by for t in result.tests] == ["judge", "judge"], result
+    liar = PAIRS_PROGRAM.replace("return len(pairs)", "return Pair(0, 0)") + (
+        "Pair.__eq__ = lambda s, o: True\n")
+    result = sandbox.run(PAIRS, liar)  # a program object as an answer: never equal to anything
+    assert result.verdict is Verdict.WRONG_ANSWER and result.tests[0].error_type == "UnsupportedReturnType"

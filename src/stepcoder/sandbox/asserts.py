@@ -7,17 +7,18 @@ each name of a program function it uses is a stub: the call's arguments go to th
 process as plain data, the function runs there, and its return value comes back as plain
 data (exact built-in types), so every comparison happens on the judge's own objects.
 
-The split is possible when every free name of the test is a program function, a module the
-program imports, or a name of the problem's own trusted code (HumanEval's prompt helpers
-such as ``poly``). A test that uses a class or a variable of the program (MBPP's
-``Pair(5, 24)``) runs in the candidate's process instead (``judged_by="candidate"``), as
-does one whose arguments turn out not to be plain data (decided when it runs).
+Every free name of the test is a program function (a stub), a module the program imports,
+a name of the problem's own trusted code (HumanEval's prompt helpers such as ``poly``), or a
+class of the program: the test may build objects of it (MBPP's ``Pair(5, 24)``, a tree of
+``Node``s), which stay in the candidate's process as handles the judge can set attributes of
+and pass back. A test whose arguments turn out to be neither runs in the candidate's process
+(``judged_by="candidate"``, decided when it runs).
 
 >>> shape = ProgramShape.of("import math\\ndef f(x):\\n    return math.sqrt(x)\\n")
 >>> plan("assert math.isclose(f(4), 2)", None, None, shape, "f")
-('judge', ('f',), ('import math',))
+('judge', ('f',), ('import math',), ())
 >>> plan("assert f(Box(1)) == 1", None, None, ProgramShape.of("class Box: pass\\ndef f(b): return 1"), "f")
-('candidate', (), ())
+('judge', ('f',), (), ('Box',))
 
 The calls a test surely makes first, in order (its leading asserts whose program calls have
 literal arguments), are sent to the candidate at once, so a test of ten such asserts costs
@@ -33,7 +34,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 
-Plan = tuple[str, tuple[str, ...], tuple[str, ...]]
+Plan = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 _ALLOWED_MODULES = frozenset(sys.stdlib_module_names) | {"numpy"}
 _BUILTINS = frozenset(dir(builtins))
 
@@ -114,10 +115,10 @@ def plan(code: str, setup: str | None, context: str | None, shape: ProgramShape 
     """``(judged_by, stubs, imports)`` of one assert test (see the module docstring)."""
     test, setup_names, context_names = _names(code), _names(setup or ""), _names(context or "")
     if test is None or setup_names is None or context_names is None or shape is None:
-        return ("candidate", (), ())  # it fails where it runs, as it would have
+        return ("candidate", (), (), ())  # it fails where it runs, as it would have
     trusted = test[1] | setup_names[1]
     free = (test[0] | setup_names[0]) - trusted
-    stubs, imports = [], []
+    stubs, imports, classes = [], [], []
     for name in sorted(free):
         if name in _BUILTINS and name != entry:
             continue  # the test's `abs`, `sorted`, `set` are the real ones, whatever the program defines
@@ -128,10 +129,10 @@ def plan(code: str, setup: str | None, context: str | None, shape: ProgramShape 
         elif name in shape.imports:
             imports.append(shape.imports[name])
         elif name in shape.classes:
-            return ("candidate", (), ())  # the test builds the program's objects: they cannot cross
+            classes.append(name)  # objects the test builds stay in the candidate's process
         else:
             stubs.append(name)  # not defined anywhere: the call fails in the candidate, as it would
-    return ("judge", tuple(stubs), tuple(imports))
+    return ("judge", tuple(stubs), tuple(imports), tuple(classes))
 
 
 MAX_PREFETCH_CALLS = 256

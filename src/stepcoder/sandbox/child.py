@@ -136,7 +136,10 @@ def _run(code: CodeType, job: CandidateJob, ns: dict[str, Any]) -> Any:
 
 def _serve(ns: dict[str, Any]) -> None:
     """Answer the judge's calls until it closes the channel. An exception of a call is
-    answered (the judge decides), except the time limit, which ends the process."""
+    answered (the judge decides), except the time limit, which ends the process. Objects the
+    judge has built of the program's classes stay here; it holds handles to them."""
+    kept: list[Any] = []
+    resolve = lambda n: kept[n] if 0 <= n < len(kept) else None  # noqa: E731 (the judge's own numbers)
     while True:
         try:
             frame = protocol.recv(CALL_FD)
@@ -144,7 +147,12 @@ def _serve(ns: dict[str, Any]) -> None:
             return
         request = messages.decode(frame, CallRequest)  # from the trusted judge
         try:
-            value = ns[request.name](*from_tagged(request.args), **from_tagged(request.kwargs))
+            args = from_tagged(request.args, resolve=resolve)
+            if request.kind == "setattr":
+                setattr(kept[request.handle], request.attr, args[0])
+                value = None
+            else:
+                value = ns[request.name](*args, **from_tagged(request.kwargs, resolve=resolve))
         except (TimeLimitExceeded, SystemExit):
             raise
         except BaseException as exc:  # the program's error: reported to the judge
@@ -153,7 +161,11 @@ def _serve(ns: dict[str, Any]) -> None:
             try:
                 reply = CallReply("ok", to_tagged(value))
             except NotPlainData as err:
-                reply = CallReply("bad_value", message=str(err))
+                if request.kind == "construct":
+                    kept.append(value)
+                    reply = CallReply("ok", handle=len(kept) - 1)
+                else:
+                    reply = CallReply("bad_value", message=str(err))
         protocol.send(CALL_FD, messages.encode(reply))
 
 

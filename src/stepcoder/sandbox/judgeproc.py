@@ -40,7 +40,7 @@ _PREFETCH_BYTES = 64 << 10  # well inside a socket buffer: sending them never bl
 
 class _Channel:
     def __init__(self, fd: int):
-        self.fd, self.calls = fd, 0
+        self.fd, self.calls, self.ran_program = fd, 0, False
         self.pending: collections.deque[CallRequest] = collections.deque()
 
     def prefetch(self, calls: list[tuple[str, list, dict]]) -> None:
@@ -69,12 +69,15 @@ class _Channel:
         except (OSError, EOFError):
             raise _Stop(JudgeReport("candidate_gone", calls=self.calls)) from None
 
-    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], kind: str = "call",
+             handle: int = 0, attr: str = "") -> Any:
         try:
-            request = CallRequest(name, to_tagged(list(args)), to_tagged(kwargs))
+            request = CallRequest(name, to_tagged(list(args), handle=_handle_of), to_tagged(kwargs, handle=_handle_of),
+                                  kind, handle, attr)  # type: ignore[arg-type]
         except NotPlainData as err:
             raise _Stop(JudgeReport("unjudgeable", message=str(err))) from None
         self.calls += 1
+        self.ran_program = self.ran_program or kind == "call"
         if self.pending and self.pending[0] == request:
             self.pending.popleft()
             frame = self._recv()
@@ -92,15 +95,46 @@ class _Channel:
             value = from_tagged(reply.value)
         except (messages.MessageError, BadTaggedData) as err:
             raise _Stop(JudgeReport("bad_reply", message=str(err)[:200], calls=self.calls)) from None
+        if reply.status == "ok" and reply.handle is not None:
+            if kind != "construct":  # only an object we asked for may stay there
+                raise _Stop(JudgeReport("bad_reply", message="a handle where a value belongs", calls=self.calls))
+            return _Remote(self, reply.handle)
         if reply.status == "ok":
             return value
         error_type = "UnsupportedReturnType" if reply.status == "bad_value" else reply.error_type
         raise _Stop(JudgeReport("candidate_error", error_type, reply.message, reply.line, self.calls))
 
 
-def _stub(channel: _Channel, name: str) -> Any:
+class _Remote:
+    """An object of the program's class, built in the candidate's process and kept there;
+    the judge may set its attributes, read back what it set (until a program function has
+    run, which may have changed them) and pass it to the program's functions, nothing more
+    (it compares equal only to itself)."""
+
+    __slots__ = ("_channel", "_handle", "_set")
+
+    def __init__(self, channel: _Channel, handle: int):
+        object.__setattr__(self, "_channel", channel)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_set", {})
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        self._channel.call("", (value,), {}, "setattr", self._handle, attr)
+        self._set[attr] = value
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr in self._set and not self._channel.ran_program:
+            return self._set[attr]
+        raise _Stop(JudgeReport("unjudgeable", message=f"the test reads .{attr} of a program object"))
+
+
+def _handle_of(obj: Any) -> int | None:
+    return obj._handle if type(obj) is _Remote else None
+
+
+def _stub(channel: _Channel, name: str, kind: str = "call") -> Any:
     def stub(*args: Any, **kwargs: Any) -> Any:
-        return channel.call(name, args, kwargs)
+        return channel.call(name, args, kwargs, kind)
 
     stub.__name__ = stub.__qualname__ = name
     return stub
@@ -133,6 +167,8 @@ def judge(job: JudgeJob, call_fd: int) -> JudgeReport:
         return JudgeReport("unjudgeable", type(exc).__name__, exception_text(exc))
     for name in test.stubs:
         ns[name] = _stub(channel, name)
+    for name in test.classes:
+        ns[name] = _stub(channel, name, "construct")
     try:
         channel.prefetch(leading_calls(test.code, test.stubs))
         if job.setup:

@@ -55,6 +55,7 @@ class TestInput:
     args: PlainTagged = None  # call tests: the argument list, tagged
     code: str = ""  # assert tests (never sent to the candidate when judged_by == "judge")
     stubs: tuple[str, ...] = ()  # judge: names the test calls that the program defines
+    classes: tuple[str, ...] = ()  # judge: the program's classes the test builds objects of (handles)
     imports: tuple[str, ...] = ()  # judge: `import ...` statements of the program the test relies on
 
 
@@ -122,11 +123,17 @@ class ChildReport:
 
 @dataclass(frozen=True)
 class CallRequest:
-    """Judge -> candidate: call the program's function ``name`` with plain-data arguments."""
+    """Judge -> candidate: call the program's function ``name`` with plain-data arguments
+    (``call``); build an object of the program's class ``name`` and keep it, answering a
+    handle (``construct``); set attribute ``attr`` of the object behind ``handle``
+    (``setattr``, the value in ``args[0]``). Arguments may hold handles ``{"h": n}``."""
 
     name: str
     args: PlainTagged
     kwargs: PlainTagged
+    kind: Literal["call", "construct", "setattr"] = "call"
+    handle: int = 0
+    attr: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ class CallReply:
     error_type: str | None = None
     message: str | None = None
     line: int | None = None
+    handle: int | None = None  # a construct request's object, kept in the candidate's process
 
 
 JudgeStatus = Literal["pass", "fail", "test_error", "candidate_error", "candidate_gone", "unjudgeable", "bad_reply"]

@@ -66,9 +66,10 @@ def to_request(problem: Problem, program: str) -> RunRequest:
         else:
             shape = shape or ProgramShape.of(program)
             context = problem.prompt if problem.source_format == "humaneval" else None
-            judged_by, stubs, imports = plan(t.code or "", problem.test_setup, context, shape,
-                                             problem.entry_point or problem.fn_name)
-            tests.append(TestInput("assert", judged_by, code=t.code or "", stubs=stubs, imports=imports))  # type: ignore[arg-type]
+            judged_by, stubs, imports, classes = plan(t.code or "", problem.test_setup, context, shape,
+                                                      problem.entry_point or problem.fn_name)
+            tests.append(TestInput("assert", judged_by, code=t.code or "", stubs=stubs, imports=imports,  # type: ignore[arg-type]
+                                   classes=classes))
     apps = problem.source_format in PRELUDE_FORMATS
     return RunRequest(program=program, tests=tuple(tests), fn_name=problem.fn_name, stdio_entry=problem.stdio_entry,
                       test_setup=problem.test_setup,
