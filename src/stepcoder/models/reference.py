@@ -25,6 +25,12 @@ class ReferencePolicy:
             self._frozen = copy.deepcopy(policy).eval()
             self._frozen.requires_grad_(False)
 
+    def to(self, device) -> "ReferencePolicy":
+        """Move the frozen copy (if any) to ``device``; the adapter-off reference moves with the policy."""
+        if self._frozen is not None:
+            self._frozen.to(device)
+        return self
+
     @property
     def uses_adapter_disable(self) -> bool:
         return self._frozen is None

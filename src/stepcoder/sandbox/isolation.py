@@ -293,17 +293,6 @@ def kill_descendants(pid_namespace_init: bool) -> None:
             _try(os.waitpid, kid, 0)
 
 
-def reap_zombies() -> None:
-    """Reap exited children without waiting (orphans re-parented to a subreaper)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def make_undumpable() -> None:
     """Our processes (worker, template, judge) become non-dumpable: their /proc files belong
     to root and ptrace/process_vm_readv are refused to a same-uid process, so a candidate

@@ -75,8 +75,8 @@ class PPOTrainer:
             # a critic on the policy's body trains only its head with the critic optimizer
             params = critic.head_parameters() if cfg.model.critic_shares_backbone else None
             self.critic = self._learner(critic, cfg.ppo.critic_lr, critic_forward, params)
-        if self.reference is not None and self.reference._frozen is not None:
-            self.reference._frozen.to(self.acc.device)
+        if self.reference is not None:
+            self.reference.to(self.acc.device)
         self.start_step = 0
 
     def _learner(self, model, lr: float, forward, params=None) -> Learner:
