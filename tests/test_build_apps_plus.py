@@ -54,7 +54,7 @@ def test_synthetic_build_drops_each_reason_and_picks_first_passing(tmp_path):
     src = tmp_path / "apps.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in SYNTHETIC))
     out = tmp_path / "apps_plus.jsonl"
-    assert main(["data", "build-apps-plus", str(src), str(out), "--n-workers", "1"]) == 0
+    assert main(["data", "build-apps-plus", str(src), str(out), "--workers", "1"]) == 0
     summary = json.loads((tmp_path / "apps_plus.jsonl.summary.json").read_text())
     assert summary["records"] == 7 and summary["kept"] == 3
     assert summary["dropped"] == {"malformed": 1, "no_tests": 1, "no_solutions": 1, "no_passing_solution": 1}

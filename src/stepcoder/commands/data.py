@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--split", default="train", help="hub split (with --hub)")
     b.add_argument("--max-solutions", type=int, default=10, help="solutions tried per problem, in order (default: 10)")
     b.add_argument("--timeout", type=float, default=4.0, help="CPU seconds per test (default: 4)")
-    b.add_argument("--n-workers", type=int, default=0, help="sandbox worker processes (default: one per CPU)")
+    b.add_argument("--workers", type=int, default=0, help="sandbox worker processes (default: one per CPU)")
     b.add_argument("--limit", type=int, default=None, help="only the first N records")
     b.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     b.set_defaults(func=run_build)
@@ -52,7 +52,7 @@ def run_build(args: argparse.Namespace) -> int:
     records, source = _hub_records(args.hub, args.split) if args.hub else _file_records(args.apps_file)
     if not records:
         raise ValueError(f"{source}: no records: the file is empty")
-    config = BuildConfig(max_solutions=args.max_solutions, timeout_s=args.timeout, workers=args.n_workers, limit=args.limit)
+    config = BuildConfig(max_solutions=args.max_solutions, timeout_s=args.timeout, workers=args.workers, limit=args.limit)
     problems, summary = build_apps_plus(records, source, config)
     out = save_jsonl(problems, args.out)
     summary_path = Path(f"{out}.summary.json")

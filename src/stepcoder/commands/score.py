@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default=None, help="problem file format (default: detect)")
     p.add_argument("--k", type=parse_k, default=(1, 10, 100),
                    help="k values of pass@k, comma-separated; a k above some problem's sample count is skipped (default: 1,10,100)")
-    p.add_argument("--n-workers", type=int, default=0, help="sandbox worker processes (default: one per CPU)")
+    p.add_argument("--workers", type=int, default=0, help="sandbox worker processes (default: one per CPU)")
     p.add_argument("--timeout", type=float, default=None, help="CPU seconds per test (default: the sandbox's)")
     p.set_defaults(func=run)
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from stepcoder.sandbox import SandboxConfig
 
     limits = {} if args.timeout is None else {"timeout_s": args.timeout}
-    config = SandboxConfig(workers=args.n_workers, coverage=False, **limits)
+    config = SandboxConfig(workers=args.workers, coverage=False, **limits)
     problems = require_problems(args.data, args.format, "--data")
     if not Path(args.samples).is_file():
         raise FileNotFoundError(f"SAMPLES {args.samples!r}: no such file")
