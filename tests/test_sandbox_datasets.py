@@ -69,6 +69,10 @@ def test_broken_variants_get_right_verdicts(apps_plus_valid, humaneval_file) -> 
     ("mbpp_file", 0),  # 974/974 measured
     ("mbpp_sanitized_file", 0),
 ])
-def test_full_sets(sandbox, request, fixture: str, max_failures: int) -> None:
-    failures = _failures(sandbox, load_problems(request.getfixturevalue(fixture)))
+def test_full_sets(request, fixture: str, max_failures: int) -> None:
+    # correctness, not speed: a generous CPU limit, because on a loaded machine MBPP task 123
+    # needs 8.3 s of CPU even outside any sandbox (APPS+ 38 about 5 s); speed is measured in
+    # benchmarks/, never by a timed test
+    with Sandbox(SandboxConfig(timeout_s=30.0)) as sandbox:
+        failures = _failures(sandbox, load_problems(request.getfixturevalue(fixture)))
     assert len(failures) <= max_failures, failures

@@ -21,22 +21,8 @@ WORKER = textwrap.dedent('''
     sys.path.insert(0, {tests!r})
     from test_trainer_ppo import tiny_config
     import torch
-    import stepcoder.trainer.ppo as ppo
     from stepcoder.trainer.distributed import unwrap
     from stepcoder.trainer.ppo import PPOTrainer
-
-    # PPOTrainer.train checks the run directory on every rank with no barrier after it, so a
-    # slow rank can find the metrics.jsonl that rank 0 just created; `stepcoder train` avoids
-    # this (commands/train.py), a library caller needs the barrier
-    check_run_dir = ppo.check_run_dir
-
-
-    def synced_check(run_dir, resume):
-        check_run_dir(run_dir, resume)
-        torch.distributed.barrier()
-
-
-    ppo.check_run_dir = synced_check
 
     out = Path(sys.argv[1])
     training = {{"problems_per_step": 4, "save_every": 1}}

@@ -49,13 +49,8 @@ def run(args: argparse.Namespace) -> int:
     trainer = PPOTrainer(cfg)
     empty_for_overwrite(run_dir, args.overwrite and trainer.acc.is_main_process)
     trainer.acc.wait_for_everyone()  # every rank has checked the folder before rank 0 writes to it
-    # PPOTrainer.train checks the folder again on each rank, without a barrier: a slower rank
-    # would find rank 0's fresh metrics.jsonl. The folder is checked above, so the other ranks
-    # skip that check (resume=True finds no checkpoint in a fresh folder: rank 0 cannot save one
-    # before every rank has joined step 1's collectives).
-    resume = args.resume or not trainer.acc.is_main_process
     with restore_on_failure(run_dir):
-        metrics = trainer.train(resume=resume)
+        metrics = trainer.train(resume=args.resume)
     if trainer.acc.is_main_process:
         print(f"PPO done: step {metrics.get('step')} reward {metrics.get('reward_mean', float('nan')):.3f} "
               f"pass rate {metrics.get('pass_rate', float('nan')):.3f}; run directory {cfg.training.output_dir}")

@@ -98,6 +98,7 @@ class PPOTrainer:
         from stepcoder.trainer.metrics_logger import MetricsLogger
 
         check_run_dir(self.run_dir, resume)
+        self.acc.wait_for_everyone()  # every rank has checked before rank 0 creates metrics.jsonl
         if resume:
             self.resume()
         main = self.acc.is_main_process
