@@ -27,25 +27,18 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import logging
     from pathlib import Path
 
-    import torch
+    from stepcoder.output_dir import restore_on_failure
+    from stepcoder.trainer.ablation import REFERENCE, VARIANTS, run_ablation, write_results_page
+    from stepcoder.trainer.cli_args import start_pipeline
 
-    from stepcoder.output_dir import check_output_dir, empty_for_overwrite
-    from stepcoder.trainer.ablation import VARIANTS, run_ablation, write_results_page
-    from stepcoder.trainer.cli_args import check_training_inputs, resolve_train_config
-
-    torch.set_num_threads(1)  # tiny models: a second thread only fights the sandbox workers
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    cfg = resolve_train_config(args)
-    check_output_dir(args.output_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
-    check_training_inputs(cfg, heldout=True)
-    empty_for_overwrite(args.output_dir, args.overwrite)
     variants = [v for v in VARIANTS if args.variants is None or v.slug in args.variants]
-    if not any(v.name == "StepCoder" for v in variants):
+    if not any(v.name == REFERENCE for v in variants):  # checked before the folder is touched
         raise ValueError("--variants must include 'stepcoder': every difference is measured against it")
-    results = run_ablation(cfg, args.output_dir, args.seeds, variants)
+    cfg = start_pipeline(args)
+    with restore_on_failure(args.output_dir):
+        results = run_ablation(cfg, args.output_dir, args.seeds, variants)
     out = Path(args.output_dir)
     pages = [out / "results.md"] + ([Path(args.results)] if args.results else [])
     for page in pages:

@@ -23,13 +23,15 @@ def add_parser(subparsers) -> None:
 
 def ablation_overrides(args: argparse.Namespace) -> dict[str, object]:
     """``section.field`` overrides implied by the shortcut flags."""
+    from stepcoder.trainer.ablation import NO_CCCS, NO_FGO
+
     overrides: dict[str, object] = {}
     if args.output_dir:
         overrides["training.output_dir"] = args.output_dir
     if args.no_cccs:
-        overrides["curriculum.start_stage"] = 0
+        overrides.update(NO_CCCS)
     if args.no_fgo:
-        overrides["fgo.enabled"] = False
+        overrides.update(NO_FGO)
     return overrides
 
 

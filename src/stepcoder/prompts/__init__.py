@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stepcoder.prompts.boundary import heal_prefix
 from stepcoder.prompts.carried import PROMPT_FILE, load_prompt_config, prompt_config_for, save_prompt_config
-from stepcoder.prompts.completion_form import HUMANEVAL_STOP, program_from_completion, uses_completion_form
+from stepcoder.prompts.completion_form import HUMANEVAL_STOP, uses_completion_form
 from stepcoder.prompts.prompt import Prompt, make_prompt
 from stepcoder.prompts.templates import (
     FENCED_TEMPLATES,
@@ -28,7 +28,6 @@ __all__ = [
     "heal_prefix",
     "load_prompt_config",
     "make_prompt",
-    "program_from_completion",
     "prompt_config_for",
     "resolve_template",
     "save_prompt_config",

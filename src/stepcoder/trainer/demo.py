@@ -75,8 +75,9 @@ def ood_problems(cfg: TrainConfig) -> list:
     for other data."""
     from stepcoder.data import tiny_dataset_path
     from stepcoder.problems import load_problems
+    from stepcoder.trainer.problems import TINY
 
-    if cfg.data.train_path != "tiny" or cfg.data.heldout_path != "tiny":
+    if cfg.data.train_path != TINY or cfg.data.heldout_path != TINY:
         return []
     return load_problems(tiny_dataset_path("ood"))
 
