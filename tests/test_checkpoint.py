@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from stepcoder.trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from stepcoder.plumbing.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 
 
 def make_training(seed: int):

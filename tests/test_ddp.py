@@ -21,7 +21,7 @@ WORKER = textwrap.dedent('''
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from test_trainer_ppo import tiny_config
-    from stepcoder.trainer.distributed import unwrap
+    from stepcoder.plumbing.distributed import unwrap
     from stepcoder.trainer.ppo import PPOTrainer
 
     run_dir = Path(sys.argv[1])
@@ -85,7 +85,7 @@ EQUIVALENCE_WORKER = textwrap.dedent('''
     from stepcoder.models import load_critic, load_policy
     from stepcoder.models.config import ModelConfig
     from stepcoder.rl import RolloutBatch
-    from stepcoder.trainer.distributed import make_accelerator, unwrap
+    from stepcoder.plumbing.distributed import make_accelerator, unwrap
     from stepcoder.trainer.forward import critic_forward, fill_forward_passes, policy_logprobs
     from stepcoder.trainer.packing import pack, scatter_completion_values
     from stepcoder.trainer.update import Learner, UpdateSettings, run_update

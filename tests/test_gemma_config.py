@@ -59,7 +59,7 @@ def test_gpu_preset_uses_bf16_and_paper_rollout_sizes():
 def test_data_paths_are_overridden_on_the_command_line(name):
     from stepcoder.cli import build_parser
     from stepcoder.commands.train import ablation_overrides
-    from stepcoder.trainer.cli_args import resolve_train_config
+    from stepcoder.commands.training_args import resolve_train_config
 
     args = build_parser().parse_args(["train", "--config", name, "--data.train_path", "mine/train.json",
                                       "--data.heldout_path", "mine/valid.json", "--output-dir", "out"])

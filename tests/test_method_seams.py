@@ -73,7 +73,7 @@ def test_policy_equal_to_reference_gives_exactly_zero_kl(precision):
     """The reference is run under the policy's precision: with policy == reference the KL is
     exactly 0 whatever the mixed-precision setting."""
     from stepcoder.models import ReferencePolicy
-    from stepcoder.trainer.distributed import make_accelerator
+    from stepcoder.plumbing.distributed import make_accelerator
     from stepcoder.trainer.forward import fill_forward_passes
 
     from accelerate.state import AcceleratorState

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from stepcoder.trainer.metrics_logger import MetricsLogger
+from stepcoder.plumbing.metrics_logger import MetricsLogger
 
 
 def read_jsonl(path):

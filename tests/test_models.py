@@ -207,7 +207,7 @@ def test_critic_shared_backbone_is_the_policy_body(tiny_dir, batch):
 
 @pytest.mark.parametrize("lora_r", [0, 4])
 def test_critic_training_checkpoint_holds_only_what_trains(tiny_dir, batch, tmp_path, lora_r):
-    from stepcoder.trainer.checkpoint import load_checkpoint, save_checkpoint
+    from stepcoder.plumbing.checkpoint import load_checkpoint, save_checkpoint
 
     cfg = ModelConfig(name_or_path=tiny_dir, lora_r=lora_r)
     critic = load_critic(cfg).eval()

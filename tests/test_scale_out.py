@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from stepcoder.trainer.distributed import LaunchError, check_launch
+from stepcoder.plumbing.distributed import LaunchError, check_launch
 
 # Each rank: run A trains 2 steps; run B trains 1 step, then a new trainer resumes it to step 2.
 WORKER = textwrap.dedent('''
@@ -21,7 +21,7 @@ WORKER = textwrap.dedent('''
     sys.path.insert(0, {tests!r})
     from test_trainer_ppo import tiny_config
     import torch
-    from stepcoder.trainer.distributed import unwrap
+    from stepcoder.plumbing.distributed import unwrap
     from stepcoder.trainer.ppo import PPOTrainer
 
     out = Path(sys.argv[1])

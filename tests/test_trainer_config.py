@@ -57,7 +57,7 @@ def test_unknown_preset_lists_the_known_ones():
 def test_command_line_flags_override_the_preset():
     from stepcoder.cli import build_parser
     from stepcoder.commands.train import ablation_overrides
-    from stepcoder.trainer.cli_args import resolve_train_config
+    from stepcoder.commands.training_args import resolve_train_config
 
     args = build_parser().parse_args(["train", "--config", "tiny", "--ppo.policy_lr", "3e-4", "--no-cccs",
                                       "--no-fgo", "--output-dir", "somewhere"])

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stepcoder.trainer.metrics_logger import WANDB_ID_FILE, MetricsLogger
+from stepcoder.plumbing.metrics_logger import WANDB_ID_FILE, MetricsLogger
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ import argparse
 import importlib
 import sys
 
+from stepcoder import __version__
+from stepcoder.config import ConfigArgumentParser
+
 # name on the command line -> module under stepcoder.commands
 COMMANDS = {
     "check": "check",
@@ -38,9 +41,9 @@ DEBUG_HELP = "show the traceback of an error instead of one line"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from stepcoder import __version__
-
-    parser = argparse.ArgumentParser(
+    # every subcommand's parser is built with this class, so a training command can generate
+    # its config flags when it is the one parsed (ConfigArgumentParser)
+    parser = ConfigArgumentParser(
         prog="stepcoder",
         description="Reinforcement learning from execution feedback for code LMs (StepCoder: PPO + CCCS + FGO).",
     )

@@ -305,6 +305,47 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
         group.add_argument(f"--{name}", **kwargs)
 
 
+class ConfigArgumentParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that can generate a config's ``--section.field`` flags when it
+    first parses rather than when it is built (:meth:`add_config_arguments_on_parse`), and
+    then names the likely flag for a misspelt one.
+
+    ``stepcoder``'s root parser is one, so every subcommand's parser is one too (argparse
+    builds subparsers with the parent's class): a command whose config has hundreds of flags
+    costs nothing until that command is the one parsed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deferred_config: type | None = None
+        self._has_config_flags = False
+
+    def add_config_arguments_on_parse(self, cls: type) -> None:
+        """Add :func:`add_config_arguments` for ``cls`` when this parser first parses."""
+        self._deferred_config = cls
+
+    def parse_known_args(self, args=None, namespace=None):  # noqa: D102 (argparse's)
+        if self._deferred_config is not None:
+            cls, self._deferred_config = self._deferred_config, None
+            add_config_arguments(self, cls)
+            self._has_config_flags = True
+        parsed, extras = super().parse_known_args(args, namespace)
+        if self._has_config_flags:
+            self._reject_misspelt_flags(extras)
+        return parsed, extras
+
+    def _reject_misspelt_flags(self, extras: list[str]) -> None:
+        """An unknown ``--flag`` close to a known one is an error naming the likely flag
+        (argparse alone says only "unrecognized arguments")."""
+        known = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+        for extra in extras:
+            flag = extra.split("=", 1)[0]
+            guess = difflib.get_close_matches(flag, known, n=1) if flag.startswith("--") else []
+            if guess:
+                # no usage dump: the generated config flags make it hundreds of lines long
+                self.exit(2, f"{self.prog}: error: unknown option {flag} (did you mean {guess[0]}?)\n")
+
+
 def _metavar(tp: Any) -> str:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):

@@ -4,12 +4,15 @@ w/o FGO, StepCoder, and the critic-free group mode) on a preset, several seeds, 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from stepcoder.commands.training_args import add_output_flags, add_train_config_arguments, start_pipeline
+from stepcoder.output_dir import restore_on_failure
+from stepcoder.trainer.ablation import REFERENCE, VARIANTS, run_ablation, write_results_page
 
 
 def add_parser(subparsers) -> None:
-    from stepcoder.trainer.ablation import VARIANTS
-    from stepcoder.trainer.cli_args import add_lazy_config_arguments, add_output_flags
-
     parser = subparsers.add_parser(
         "ablate", help="StepCoder vs its ablations, several seeds; writes a results page with a plot",
         description="Per seed: one SFT model, then each RL variant from it, each measured on the held-out "
@@ -21,18 +24,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--results", default=None,
                         help="also write the results page here (e.g. docs/results.md; its plot goes to img/ beside it)")
     add_output_flags(parser, can_resume=True)
-    add_lazy_config_arguments(parser)
+    add_train_config_arguments(parser)
     parser.set_defaults(func=run, config="tiny")
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    from stepcoder.output_dir import restore_on_failure
-    from stepcoder.trainer.ablation import REFERENCE, VARIANTS, run_ablation, write_results_page
-    from stepcoder.trainer.cli_args import start_pipeline
-
     variants = [v for v in VARIANTS if args.variants is None or v.slug in args.variants]
     if not any(v.name == REFERENCE for v in variants):  # checked before the folder is touched
         raise ValueError("--variants must include 'stepcoder': every difference is measured against it")

@@ -4,27 +4,30 @@ the tiny default's warm start). Saves a Hugging Face folder usable as ``model.na
 from __future__ import annotations
 
 import argparse
+import logging
+
+from stepcoder.commands.training_args import (
+    add_output_flags,
+    add_train_config_arguments,
+    check_training_inputs,
+    resolve_train_config,
+)
+from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
 
 
 def add_parser(subparsers) -> None:
-    from stepcoder.trainer.cli_args import add_lazy_config_arguments, add_output_flags
-
     parser = subparsers.add_parser(
         "sft", help="supervised fine-tuning on canonical solutions",
         description="Fine-tune model.name_or_path on the canonical solutions of data.train_path, in the prompt "
                     "format PPO samples from (prompt tokens masked out of the loss).")
     parser.add_argument("--output-dir", required=True, help="where the fine-tuned model folder is written")
     add_output_flags(parser, can_resume=False)
-    add_lazy_config_arguments(parser)
+    add_train_config_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
-    from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
-    from stepcoder.trainer.cli_args import check_training_inputs, resolve_train_config
-    from stepcoder.trainer.sft import run_sft
+    from stepcoder.trainer.sft import run_sft  # lazy: keeps torch out of `stepcoder --help`
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
+
+from stepcoder.commands.training_args import (
+    add_output_flags,
+    add_train_config_arguments,
+    check_training_inputs,
+    resolve_train_config,
+)
+from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
+from stepcoder.trainer.ablation import NO_CCCS, NO_FGO
 
 
 def add_parser(subparsers) -> None:
-    from stepcoder.trainer.cli_args import add_lazy_config_arguments, add_output_flags
-
     parser = subparsers.add_parser(
         "train", help="PPO with CCCS + FGO (StepCoder)",
         description="Train with PPO rewarded by unit-test execution. Both --no-cccs and --no-fgo: vanilla PPO. "
@@ -17,14 +25,12 @@ def add_parser(subparsers) -> None:
     add_output_flags(parser, can_resume=True)
     parser.add_argument("--no-cccs", action="store_true", help="no curriculum: every prompt is plain generation (stage 0)")
     parser.add_argument("--no-fgo", action="store_true", help="no FGO: every completion token is in the policy loss")
-    add_lazy_config_arguments(parser)
+    add_train_config_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def ablation_overrides(args: argparse.Namespace) -> dict[str, object]:
     """``section.field`` overrides implied by the shortcut flags."""
-    from stepcoder.trainer.ablation import NO_CCCS, NO_FGO
-
     overrides: dict[str, object] = {}
     if args.output_dir:
         overrides["training.output_dir"] = args.output_dir
@@ -36,11 +42,7 @@ def ablation_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
-    from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
-    from stepcoder.trainer.cli_args import check_training_inputs, resolve_train_config
-    from stepcoder.trainer.ppo import PPOTrainer
+    from stepcoder.trainer.ppo import PPOTrainer  # lazy: keeps torch out of `stepcoder --help`
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args, **ablation_overrides(args))

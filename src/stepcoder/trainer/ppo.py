@@ -18,14 +18,15 @@ from typing import Any
 import torch
 
 from stepcoder.curriculum import Curriculum
+from stepcoder.plumbing.distributed import gather_objects, make_accelerator, shard, unwrap
+from stepcoder.plumbing.seeding import derived_seed, seed_everything, torch_generator
+from stepcoder.plumbing.timing import PhaseTimer
 from stepcoder.trainer.advantages import with_advantages
 from stepcoder.trainer.config import TrainConfig
-from stepcoder.trainer.distributed import gather_objects, make_accelerator, shard, unwrap
 from stepcoder.trainer.experience import execute, sample_rollouts, score, to_batch
 from stepcoder.trainer.forward import critic_forward, fill_forward_passes, policy_logprobs
 from stepcoder.trainer.problems import load_train_problems
 from stepcoder.trainer.schedule import make_scheduler
-from stepcoder.trainer.seeding import derived_seed, seed_everything, torch_generator
 from stepcoder.trainer.step_metrics import (
     curriculum_metrics,
     mean_over_processes,
@@ -34,7 +35,6 @@ from stepcoder.trainer.step_metrics import (
     rollout_metrics,
     rollout_record,
 )
-from stepcoder.trainer.timing import PhaseTimer
 from stepcoder.trainer.update import Learner, UpdateSettings, run_update
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class PPOTrainer:
         from stepcoder.config import save_yaml
         from stepcoder.prompts import save_prompt_config
         from stepcoder.sandbox import Sandbox
-        from stepcoder.trainer.metrics_logger import MetricsLogger
+        from stepcoder.plumbing.metrics_logger import MetricsLogger
 
         check_run_dir(self.run_dir, resume)
         self.acc.wait_for_everyone()  # every rank has checked before rank 0 creates metrics.jsonl
@@ -215,7 +215,7 @@ class PPOTrainer:
         return models, optimizers, schedulers
 
     def save(self, step: int) -> None:
-        from stepcoder.trainer.checkpoint import save_checkpoint
+        from stepcoder.plumbing.checkpoint import save_checkpoint
 
         if self.acc.is_main_process:
             models, optimizers, schedulers = self._state_objects()
@@ -225,7 +225,7 @@ class PPOTrainer:
 
     def resume(self) -> None:
         """Continue from the newest checkpoint of the run directory (no checkpoint: start)."""
-        from stepcoder.trainer.checkpoint import latest_checkpoint, load_checkpoint
+        from stepcoder.plumbing.checkpoint import latest_checkpoint, load_checkpoint
 
         path = latest_checkpoint(self.run_dir)
         if path is None:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 
+from stepcoder.plumbing.distributed import global_sums, make_accelerator, shard, unwrap
+from stepcoder.plumbing.seeding import derived_seed, seed_everything, torch_generator
 from stepcoder.rl import masked_mean
 from stepcoder.trainer.config import TrainConfig
-from stepcoder.trainer.distributed import global_sums, make_accelerator, shard, unwrap
 from stepcoder.trainer.examples import SFTExample, sft_examples
 from stepcoder.trainer.packing import pack
 from stepcoder.trainer.schedule import make_scheduler
-from stepcoder.trainer.seeding import derived_seed, seed_everything, torch_generator
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None) -> dict[
     folder (weights + tokenizer, LoRA merged) at ``output_dir``. Returns the final metrics."""
     from stepcoder.config import save_yaml
     from stepcoder.models import load_policy, load_tokenizer
-    from stepcoder.trainer.metrics_logger import MetricsLogger
+    from stepcoder.plumbing.metrics_logger import MetricsLogger
     from stepcoder.trainer.problems import load_train_problems
 
     out = Path(output_dir)

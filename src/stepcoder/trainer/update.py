@@ -21,8 +21,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from stepcoder.plumbing.distributed import global_sums
 from stepcoder.rl import RolloutBatch, kl_k3, masked_mean, policy_loss, value_loss
-from stepcoder.trainer.distributed import global_sums
 
 # (model, input_ids (B,T), attention_mask (B,T), action_mask (B,T-1)) -> (B, T-1) per-token quantity
 TokenFn = Callable[[torch.nn.Module, Tensor, Tensor, Tensor], Tensor]

@@ -1,82 +1,58 @@
-"""Command-line plumbing shared by ``stepcoder sft``, ``train`` and ``demo``.
+"""What the training commands (``sft``, ``train``, ``demo``, ``ablate``) share on the command
+line: the ``--config`` preset and the ``--section.field`` flags generated from
+:class:`TrainConfig`, the run's config, and the checks of every input before an output folder
+is touched.
 
-The ``--section.field`` flags are generated from :class:`TrainConfig`, whose sections import
-torch indirectly; they are added only when the subcommand itself is parsed, so that
-``stepcoder check`` and ``stepcoder --help`` stay fast.
+A user's mistake (a missing path, an unknown key, sizes that do not fit, an occupied output
+folder) surfaces as a ValueError or OSError while the config is read and the models load;
+``stepcoder.cli.main`` turns it into one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
-import types
+import logging
+import os
 
-# A user's mistake (a missing path, an unknown key, sizes that do not fit, an occupied output
-# folder) surfaces as a ValueError or OSError while the config is read and the models load;
-# ``stepcoder.cli.main`` turns it into one line on stderr and exit status 2.
+from stepcoder.config import ConfigArgumentParser, parse_config
+from stepcoder.models.paths import check_model_name
+from stepcoder.output_dir import check_output_dir, empty_for_overwrite
+from stepcoder.plumbing.metrics_logger import check_wandb
+from stepcoder.trainer.config import TrainConfig, resolve_config_path
+from stepcoder.trainer.problems import load_heldout_problems, load_train_problems
 
 
-def add_lazy_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config`` now and the generated config flags when ``parser`` first parses."""
+def add_train_config_arguments(parser: ConfigArgumentParser) -> None:
+    """Add ``--config`` now and the flags generated from :class:`TrainConfig` when ``parser``
+    is the one parsed (they are hundreds: ``stepcoder --help`` and the other commands do not
+    build them)."""
     parser.add_argument("--config", metavar="FILE_OR_PRESET", default=None,
                         help="YAML config file or preset name (tiny, tiny-no-cccs, ...); flags override it")
-    original = parser.parse_known_args
-
-    def parse_known_args(self, args=None, namespace=None):
-        if not getattr(self, "_config_flags_added", False):
-            from stepcoder.config import add_config_arguments
-            from stepcoder.trainer.config import TrainConfig
-
-            add_config_arguments(self, TrainConfig)
-            self._config_flags_added = True
-        parsed, extras = original(args, namespace)
-        _reject_misspelt_flags(self, extras)
-        return parsed, extras
-
-    parser.parse_known_args = types.MethodType(parse_known_args, parser)
+    parser.add_config_arguments_on_parse(TrainConfig)
 
 
-def resolve_train_config(args: argparse.Namespace, **overrides):
+def resolve_train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
     """The run's TrainConfig from ``--config`` + flags, then command-specific overrides
     given as ``section.field=value`` keyword pairs (e.g. ``{"training.output_dir": d}``)."""
-    from stepcoder.config import parse_config
-    from stepcoder.trainer.config import TrainConfig, resolve_config_path
-
     ns = argparse.Namespace(**vars(args))
     for dotted, value in overrides.items():
         setattr(ns, dotted, value)
     return parse_config(TrainConfig, ns, config_path=resolve_config_path(args.config))
 
 
-def _reject_misspelt_flags(parser: argparse.ArgumentParser, extras: list[str]) -> None:
-    """An unknown ``--flag`` close to a known one is an error naming the likely flag
-    (argparse alone says only "unrecognized arguments")."""
-    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
-    for extra in extras:
-        flag = extra.split("=", 1)[0]
-        guess = difflib.get_close_matches(flag, known, n=1) if flag.startswith("--") else []
-        if guess:
-            # no usage dump: the generated config flags make it hundreds of lines long
-            parser.exit(2, f"{parser.prog}: error: unknown option {flag} (did you mean {guess[0]}?)\n")
-
-
 def check_model_paths(model) -> None:
     """Fail before anything loads when ``model.name_or_path`` (or the critic's) names a local
     folder that does not exist (see :func:`stepcoder.models.paths.check_model_name`)."""
-    from stepcoder.models.paths import check_model_name
-
     for key in ("name_or_path", "critic_name_or_path"):
         value = getattr(model, key, None)
         if value:
             check_model_name(value, f"model.{key}")
 
 
-def check_training_inputs(cfg, heldout: bool = False) -> None:
+def check_training_inputs(cfg: TrainConfig, heldout: bool = False) -> None:
     """Everything a training command reads, checked before its output folder is touched: the
     model paths, the training (and held-out) problems, and the optional packages asked for."""
-    from stepcoder.trainer.distributed import check_launch
-    from stepcoder.trainer.metrics_logger import check_wandb
-    from stepcoder.trainer.problems import load_heldout_problems, load_train_problems
+    from stepcoder.plumbing.distributed import check_launch  # lazy: keeps torch out of `stepcoder --help`
 
     check_launch()
     check_model_paths(cfg.model)
@@ -86,16 +62,11 @@ def check_training_inputs(cfg, heldout: bool = False) -> None:
     check_wandb(cfg.training.wandb_project)
 
 
-def start_pipeline(args: argparse.Namespace):
+def start_pipeline(args: argparse.Namespace) -> TrainConfig:
     """The start shared by the commands that run whole pipelines in one folder (``demo``,
     ``ablate``): one torch thread on CPU, the config, every input checked, then the output
     folder checked and (``--overwrite``) emptied. Returns the config."""
-    import logging
-    import os
-
-    import torch
-
-    from stepcoder.output_dir import check_output_dir, empty_for_overwrite
+    import torch  # lazy: keeps torch out of `stepcoder --help`
 
     if "OMP_NUM_THREADS" not in os.environ and not torch.cuda.is_available():
         # measured on a loaded 2-core machine: the whole tiny demo took 4.1 min with one thread
