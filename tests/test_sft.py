@@ -69,3 +69,32 @@ def test_sft_loss_decreases_and_saves_a_loadable_model(tmp_path):
     assert len(losses) == 12  # 6 epochs x 8 problems / batch 4
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
     load_policy(ModelConfig(name_or_path=str(tmp_path)))  # an ordinary HF folder
+
+
+def test_sft_gradients_do_not_depend_on_accumulation():
+    # one token-mean over the batch, however it is split: micro-batches of unequal token
+    # counts must weigh by their tokens, not equally (the loop PPO's update uses too)
+    import torch
+
+    from stepcoder.data import tiny_dataset_path
+    from stepcoder.models import ModelConfig, load_policy, load_tokenizer
+    from stepcoder.problems import load_problems
+    from stepcoder.trainer.sft import sft_gradients
+
+    tokenizer = load_tokenizer(ModelConfig(name_or_path="tiny"))
+    examples = sorted(sft_examples(load_problems(tiny_dataset_path("train"))[::40], tokenizer,
+                                   PromptConfig(template="plain"), max_length=512), key=lambda e: len(e.target_ids))
+    examples = examples[:2] + examples[-2:]  # a short half and a long half
+    halves = [sum(len(e.target_ids) for e in examples[i : i + 2]) for i in (0, 2)]
+    assert halves[0] != halves[1]
+    model = load_policy(ModelConfig(name_or_path="tiny"))
+    runs = []
+    for accum in (1, 2, 4):
+        model.zero_grad(set_to_none=True)
+        loss = sft_gradients(model, examples, accum, tokenizer.pad_token_id)
+        runs.append((loss, [p.grad.clone() for p in model.parameters() if p.requires_grad]))
+    (ref_loss, ref_grads), *others = runs
+    for loss, grads in others:
+        assert loss == pytest.approx(ref_loss, rel=1e-5)
+        for a, b in zip(ref_grads, grads, strict=True):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)

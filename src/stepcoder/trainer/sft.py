@@ -7,14 +7,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
-from stepcoder.plumbing.distributed import global_sums, make_accelerator, shard, unwrap
+from stepcoder.plumbing.distributed import make_accelerator, shard, unwrap
 from stepcoder.plumbing.seeding import derived_seed, seed_everything, torch_generator
 from stepcoder.rl import masked_mean
+from stepcoder.trainer.accumulation import TokenWeights, accumulate, clip_and_step
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.examples import SFTExample, sft_examples
 from stepcoder.trainer.packing import pack
@@ -95,27 +95,34 @@ def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None) -> dict[
     return metrics
 
 
+def sft_gradients(model, batch: list[SFTExample], grad_accum: int, pad_id: int, accelerator=None) -> float:
+    """Accumulate the gradient of the token-mean NLL over the target tokens of every process's
+    ``batch``, in ``grad_accum`` micro-batches (``accumulation.accumulate``, as the PPO
+    update); returns this process's share of that loss (the loss itself on one process)."""
+    device = accelerator.device if accelerator is not None else next(model.parameters()).device
+    size = -(-len(batch) // grad_accum)
+    parts = [batch[i : i + size] for i in range(0, len(batch), size)]
+    weights = TokenWeights([sum(len(e.target_ids) for e in batch)], accelerator)
+    loss_sum = 0.0
+
+    def weighted_loss(part: list[SFTExample]) -> torch.Tensor:
+        nonlocal loss_sum
+        loss, tokens = sft_loss(model, part, pad_id, device)
+        weight = weights.weight(tokens)
+        loss_sum += float(loss.detach()) * weight
+        return loss * weight
+
+    accumulate(model, parts, weighted_loss, accelerator)
+    return loss_sum
+
+
 def _sft_step(model, optimizer, batch, cfg: TrainConfig, pad_id: int, accelerator) -> dict[str, float]:
     start = time.perf_counter()
-    micro = cfg.sft.batch_size // cfg.sft.grad_accum
-    parts = [batch[i : i + micro] for i in range(0, len(batch), micro)]
-    total_tokens = sum(len(e.target_ids) for e in batch)
-    # DDP averages gradients over processes: weigh by this process's share of the global
-    # token count so the average is the token-mean over every process's batch (see update.py)
-    mean_tokens = global_sums([total_tokens], accelerator)[0] / accelerator.num_processes
-    loss_sum = 0.0
-    for i, part in enumerate(parts):
-        ctx = accelerator.no_sync(model) if i < len(parts) - 1 and accelerator.num_processes > 1 else nullcontext()
-        with ctx:
-            loss, tokens = sft_loss(model, part, pad_id, accelerator.device)
-            weight = tokens / mean_tokens  # token-mean over the global batch
-            accelerator.backward(loss * weight)
-        loss_sum += float(loss.detach()) * weight
-    norm = accelerator.clip_grad_norm_(model.parameters(), cfg.sft.max_grad_norm) if cfg.sft.max_grad_norm > 0 else 0.0
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    loss = sft_gradients(model, batch, cfg.sft.grad_accum, pad_id, accelerator)
+    norm = clip_and_step(model, optimizer, cfg.sft.max_grad_norm, accelerator)
     seconds = time.perf_counter() - start
-    return {"loss": loss_sum, "grad_norm": float(norm), "perf/tokens_per_s": total_tokens / seconds, "time/step": seconds}
+    tokens = sum(len(e.target_ids) for e in batch)
+    return {"loss": loss, "grad_norm": norm, "perf/tokens_per_s": tokens / seconds, "time/step": seconds}
 
 
 def save_pretrained(model, tokenizer, out: Path, prompt_cfg=None) -> None:
