@@ -160,3 +160,16 @@ def test_debug_shows_the_traceback(bad):
     for argv in (["--debug", "check", str(bad["empty"])], ["check", str(bad["empty"]), "--debug"]):
         proc = subprocess.run([sys.executable, "-m", "stepcoder", *argv], capture_output=True, text=True, timeout=60)
         assert proc.returncode != 0 and "Traceback" in proc.stderr and "ProblemFormatError" in proc.stderr
+
+
+def test_the_command_line_and_its_help_import_no_torch():
+    # every command module is imported to build the parser: what they import at module level
+    # is paid by every command, so torch and matplotlib load only inside a command's run
+    code = ("import sys, contextlib, io\n"
+            "from stepcoder.cli import main\n"
+            "for argv in (['--help'], ['train', '--help'], ['eval', '--help']):\n"
+            "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+            "        main(argv)\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'matplotlib') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -41,15 +41,6 @@ MAY_IMPORT: dict[str, set[str]] = {
     "stepcoder": set(),
 }
 
-# Module-level import cycles not yet removed, each as the one edge that closes it; the test
-# says when an entry is stale (its cycle is gone) so that the list only shrinks.
-KNOWN_MODULE_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # paths.py picks a model builder by name and each builder reuses paths.build_atomically
-    # (issue 12 lists this circle); both imports are function-local.
-    ("stepcoder.models.paths", "stepcoder.models.gemma"): "models/gemma.py <-> models/paths.py",
-    ("stepcoder.models.paths", "stepcoder.models.smollm2"): "models/smollm2.py <-> models/paths.py",
-}
-
 HEAVY = {"torch", "transformers", "peft", "accelerate"}
 
 
@@ -158,10 +149,7 @@ def test_no_cycle_between_rooms():
 
 
 def test_no_cycle_between_modules():
-    for (a, b) in KNOWN_MODULE_CYCLE_EDGES:
-        assert b in GRAPH.get(a, set()), f"{a} no longer imports {b}: delete it from KNOWN_MODULE_CYCLE_EDGES"
-    graph = {m: {t for t in targets if (m, t) not in KNOWN_MODULE_CYCLE_EDGES} for m, targets in GRAPH.items()}
-    found = _cycle(graph)
+    found = _cycle(GRAPH)
     assert found is None, f"modules import each other: {' -> '.join(found)}"
 
 

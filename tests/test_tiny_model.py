@@ -10,7 +10,8 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from stepcoder.models import tiny  # noqa: E402
-from stepcoder.models.paths import build_atomically, resolve_model_path  # noqa: E402
+from stepcoder.models.cache import build_atomically  # noqa: E402
+from stepcoder.models.paths import resolve_model_path  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -8,6 +8,9 @@ import json
 from collections import Counter
 from typing import Any
 
+from stepcoder.commands.inputs import require_problems
+from stepcoder.sandbox import Sandbox, SandboxConfig
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -75,9 +78,6 @@ def summarize(items: list, results: list) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.commands.inputs import require_problems
-    from stepcoder.sandbox import Sandbox, SandboxConfig
-
     problems = require_problems(args.path, args.format, "PATH")[: args.limit]
     items = _programs(args, problems)
     limits = {} if args.timeout is None else {"timeout_s": args.timeout}

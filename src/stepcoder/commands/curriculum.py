@@ -9,10 +9,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from stepcoder.commands.inputs import require_problems
+from stepcoder.curriculum.blocks import DEFAULT_SPLIT_KINDS, SPLIT_KINDS, extract_blocks, split_points
+from stepcoder.curriculum.cccs import num_stages
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from stepcoder.curriculum.blocks import DEFAULT_SPLIT_KINDS, SPLIT_KINDS
-
     p = subparsers.add_parser(
         "curriculum",
         help="show the CCCS blocks, split points and stages of a problem file",
@@ -30,9 +32,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _describe(problem: Any, kinds: tuple[str, ...]) -> dict[str, Any]:
-    from stepcoder.curriculum.blocks import extract_blocks, split_points
-    from stepcoder.curriculum.cccs import num_stages
-
     entry: dict[str, Any] = {"id": problem.id, "blocks": [], "split_lines": [], "stages": 0}
     if not problem.solution:
         entry["note"] = "no solution"
@@ -69,8 +68,6 @@ def _print_summary(entries: list[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.commands.inputs import require_problems
-
     problems = require_problems(args.path, args.format, "PATH")
     kinds = tuple(args.split_kinds)
     entries = [_describe(problem, kinds) for problem in problems]

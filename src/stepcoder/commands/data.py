@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
+
+from stepcoder.commands.inputs import require_problems
+from stepcoder.data.build_apps_plus import BuildConfig, build_apps_plus
+from stepcoder.output_dir import check_output_file
+from stepcoder.problems import detect_format, save_jsonl
+from stepcoder.problems.records import read_records
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,11 +48,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from stepcoder.data.build_apps_plus import BuildConfig, build_apps_plus
-    from stepcoder.problems import save_jsonl
-
-    from stepcoder.output_dir import check_output_file
-
     if (args.apps_file is None) == (args.hub is None):
         raise ValueError("give either APPS_FILE or --hub NAME (not both)")
     check_output_file(args.out, args.overwrite)
@@ -63,8 +65,6 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def _file_records(path: str) -> tuple[list, str]:
-    from stepcoder.problems.records import read_records
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"APPS_FILE {path!r}: no such file")
     return read_records(path), path
@@ -84,10 +84,6 @@ def _hub_records(name: str, split: str) -> tuple[list, str]:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from stepcoder.commands.inputs import require_problems
-    from stepcoder.output_dir import check_output_file
-    from stepcoder.problems import save_jsonl
-
     check_output_file(args.out, args.overwrite)
     problems = require_problems(args.src, args.format, "SRC")
     print(f"wrote {save_jsonl(problems, args.out)} ({len(problems)} problems)")
@@ -95,11 +91,6 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from collections import Counter
-
-    from stepcoder.commands.inputs import require_problems
-    from stepcoder.problems import detect_format
-
     problems = require_problems(args.src, args.format, "SRC")
     info = {
         "format": args.format or detect_format(args.src),

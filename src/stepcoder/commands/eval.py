@@ -10,7 +10,12 @@ import typing
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
+from stepcoder.commands.inputs import require_problems
+from stepcoder.eval import evaluate
+from stepcoder.eval.checkpoint import resolve_eval_model
 from stepcoder.eval.config import EvalConfig
+from stepcoder.models.paths import check_model_name
+from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
 
 # Flags whose names on the command line differ from the field names.
 FLAG_NAMES = {"n_samples": "--n-samples"}
@@ -62,12 +67,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.commands.inputs import require_problems
-    from stepcoder.eval import evaluate
-    from stepcoder.eval.checkpoint import resolve_eval_model
-    from stepcoder.models.paths import check_model_name
-    from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_on_failure
-
     names = {f.name for f in dataclasses.fields(EvalConfig)}
     cfg = EvalConfig(**{k: v for k, v in vars(args).items() if k in names})
     check_output_dir(args.output_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     model_path = resolve_eval_model(cfg.model)
     if Path(cfg.model).is_dir():  # record the checkpoint, so a newer one is not mixed in on resume
         cfg.model = model_path
-    from stepcoder.models import ModelConfig, load_policy, load_tokenizer
+    from stepcoder.models import ModelConfig, load_policy, load_tokenizer  # lazy: torch stays out of --help
 
     model_cfg = ModelConfig(name_or_path=model_path, dtype=args.dtype)
     tokenizer, model = load_tokenizer(model_cfg), load_policy(model_cfg)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stepcoder.problems import ProblemFormatError, load_problems
+
 
 def require_problems(path: str, format: str | None = None, flag: str = "data") -> list:
     """Every problem of ``path``; raises FileNotFoundError or ProblemFormatError (a ValueError)."""
-    from stepcoder.problems import ProblemFormatError, load_problems
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{flag} {path!r}: no such file")

@@ -21,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.report import write_comparison, write_eval_report, write_run_report
+    from stepcoder.report import write_comparison, write_eval_report, write_run_report  # lazy: matplotlib stays out of --help
 
     train_runs = []
     for d in map(Path, args.dirs):

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 from stepcoder.commands.eval import parse_k
+from stepcoder.commands.inputs import require_problems
+from stepcoder.eval import score_file
+from stepcoder.sandbox import SandboxConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,10 +29,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.commands.inputs import require_problems
-    from stepcoder.eval import score_file
-    from stepcoder.sandbox import SandboxConfig
-
     limits = {} if args.timeout is None else {"timeout_s": args.timeout}
     config = SandboxConfig(workers=args.workers, coverage=False, **limits)
     problems = require_problems(args.data, args.format, "--data")

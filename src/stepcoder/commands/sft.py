@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.trainer.sft import run_sft  # lazy: keeps torch out of `stepcoder --help`
+    from stepcoder.trainer.sft import run_sft  # lazy: torch stays out of --help
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args)

@@ -42,7 +42,7 @@ def ablation_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stepcoder.trainer.ppo import PPOTrainer  # lazy: keeps torch out of `stepcoder --help`
+    from stepcoder.trainer.ppo import PPOTrainer  # lazy: torch stays out of --help
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args, **ablation_overrides(args))

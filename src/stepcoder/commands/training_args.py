@@ -52,7 +52,7 @@ def check_model_paths(model) -> None:
 def check_training_inputs(cfg: TrainConfig, heldout: bool = False) -> None:
     """Everything a training command reads, checked before its output folder is touched: the
     model paths, the training (and held-out) problems, and the optional packages asked for."""
-    from stepcoder.plumbing.distributed import check_launch  # lazy: keeps torch out of `stepcoder --help`
+    from stepcoder.plumbing.distributed import check_launch  # lazy: torch stays out of --help
 
     check_launch()
     check_model_paths(cfg.model)
@@ -66,7 +66,7 @@ def start_pipeline(args: argparse.Namespace) -> TrainConfig:
     """The start shared by the commands that run whole pipelines in one folder (``demo``,
     ``ablate``): one torch thread on CPU, the config, every input checked, then the output
     folder checked and (``--overwrite``) emptied. Returns the config."""
-    import torch  # lazy: keeps torch out of `stepcoder --help`
+    import torch  # lazy: torch stays out of --help
 
     if "OMP_NUM_THREADS" not in os.environ and not torch.cuda.is_available():
         # measured on a loaded 2-core machine: the whole tiny demo took 4.1 min with one thread

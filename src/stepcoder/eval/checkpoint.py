@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from stepcoder.models.paths import resolve_model_path
+
 _STEP = re.compile(r"^step-(\d+)$")
 
 
@@ -33,6 +35,4 @@ def resolve_eval_model(name: str) -> str:
         if (path / "policy").is_dir():
             path = path / "policy"
         return str(path)
-    from stepcoder.models.paths import resolve_model_path
-
     return resolve_model_path(name)

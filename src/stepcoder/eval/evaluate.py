@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from stepcoder.eval.config import EvalConfig
-from stepcoder.eval.generation import GenerateFn, generate_batch, plan_batches
+from stepcoder.eval.generation import GenerateFn, generate_batch, plan_batches, prompt_config
 from stepcoder.eval.passk import ProblemOutcome, aggregate_pass_at_k
 from stepcoder.eval.score import result_text
 from stepcoder.eval.store import SampleStore
 from stepcoder.problems.types import Problem
+from stepcoder.sandbox import Sandbox, SandboxConfig
 
 
 @dataclass
@@ -37,8 +38,6 @@ class EvalResult:
 
 def default_sandbox_config(cfg: EvalConfig) -> Any:
     """Sandbox defaults with coverage off (eval needs verdicts only) and the --timeout."""
-    from stepcoder.sandbox import SandboxConfig
-
     config = SandboxConfig(coverage=False)
     return config if cfg.timeout is None else dataclasses.replace(config, timeout_s=cfg.timeout)
 
@@ -99,14 +98,13 @@ def evaluate(model: Any, tokenizer: Any, problems: Sequence[Problem], cfg: EvalC
                if any((problems[s.problem_index].id, s.sample_idx) not in done for s in b)]
     missing = len(problems) * cfg.n_samples - len(done)
     if batches:
-        from stepcoder.sandbox import Sandbox
-
+        pcfg = prompt_config(cfg)  # read once: a model's prompt_config.json does not change mid-run
         with Sandbox(sandbox_config or default_sandbox_config(cfg)) as sandbox, \
                 tqdm(total=missing, desc="eval", unit="sample", disable=not progress) as bar:
             for batch in batches:
                 # A batch cut short by a kill is made again whole (same seed, same samples);
                 # only its missing samples are kept.
-                new = [r for r in generate_batch(model, tokenizer, problems, batch, cfg, generate)
+                new = [r for r in generate_batch(model, tokenizer, problems, batch, cfg, pcfg, generate)
                        if (r["task_id"], r["sample_idx"]) not in done]
                 _execute(sandbox, by_id, new)
                 store.append(new)
@@ -114,7 +112,7 @@ def evaluate(model: Any, tokenizer: Any, problems: Sequence[Problem], cfg: EvalC
     result = summarise(store.load(), problems, cfg, output_dir)
     write_eval_json(result, cfg)
     if write_report:
-        from stepcoder.report import write_eval_report
+        from stepcoder.report import write_eval_report  # lazy: matplotlib stays out of --help
 
         write_eval_report(output_dir)
     return result

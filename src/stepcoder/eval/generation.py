@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from stepcoder.eval.config import EvalConfig
 from stepcoder.problems.types import Problem
-from stepcoder.prompts import PromptConfig, load_prompt_config, make_prompt
+from stepcoder.prompts import PromptConfig, batch_stops, load_prompt_config, make_prompt
+from stepcoder.rollout.config import SamplingConfig
 
 # (model, tokenizer, prompts, eval config, stop sequences, seed) -> one text per prompt
 GenerateFn = Callable[[Any, Any, list[str], EvalConfig, tuple[str, ...], int], list[str]]
@@ -53,11 +55,10 @@ def plan_batches(num_problems: int, n_samples: int, batch_size: int) -> list[lis
 
 def prompt_config(cfg: EvalConfig) -> PromptConfig:
     """The prompt settings of the evaluation: ``--prompt-template`` when given, else the ones
-    the model was trained with (saved next to its weights), else the 'auto' template."""
+    the model was trained with (saved next to its weights), else the 'auto' template. Read
+    once per evaluation."""
     if cfg.prompt_template is not None:
         return PromptConfig(template=cfg.prompt_template)
-    from pathlib import Path
-
     carried = load_prompt_config(cfg.model) if Path(cfg.model).is_dir() else None
     return carried or PromptConfig()
 
@@ -65,9 +66,9 @@ def prompt_config(cfg: EvalConfig) -> PromptConfig:
 def rollout_generate(model: Any, tokenizer: Any, prompts: list[str], cfg: EvalConfig,
                      stop: tuple[str, ...], seed: int) -> list[str]:
     """One sampled (or greedy) continuation per prompt with ``stepcoder.rollout``."""
-    import torch
+    import torch  # lazy: `stepcoder score` and --help import this room without torch
 
-    from stepcoder.rollout import SamplingConfig, generate_completions
+    from stepcoder.rollout import generate_completions  # lazy: torch (as above)
 
     sampling = SamplingConfig(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
                               stop=list(stop), greedy=cfg.greedy, batch_size=len(prompts), seed=seed)
@@ -76,18 +77,17 @@ def rollout_generate(model: Any, tokenizer: Any, prompts: list[str], cfg: EvalCo
 
 
 def generate_batch(model: Any, tokenizer: Any, problems: Sequence[Problem], batch: list[SampleSlot],
-                   cfg: EvalConfig, generate: GenerateFn | None = None) -> list[dict[str, Any]]:
-    """Generate one planned batch; one record per slot: task_id, sample_idx, completion, program.
+                   cfg: EvalConfig, pcfg: PromptConfig, generate: GenerateFn | None = None) -> list[dict[str, Any]]:
+    """Generate one planned batch with the prompt settings ``pcfg`` (:func:`prompt_config`);
+    one record per slot: task_id, sample_idx, completion, program.
 
-    A batch mixes problems, so stop sequences are the union of theirs; each completion is
-    then cut by its own problem's rules.
+    A batch mixes problems, so stop sequences are the union of theirs (``batch_stops``); each
+    completion is then cut by its own problem's rules.
     """
     generate = generate or rollout_generate
     first = problems[batch[0].problem_index]
-    pcfg = prompt_config(cfg)
     prompts = [make_prompt(problems[slot.problem_index], "", pcfg, tokenizer) for slot in batch]
-    stops = tuple(dict.fromkeys(s for prompt in prompts for s in prompt.stops))
-    texts = generate(model, tokenizer, [p.text for p in prompts], cfg, stops,
+    texts = generate(model, tokenizer, [p.text for p in prompts], cfg, batch_stops(prompts),
                      batch_seed(cfg.seed, first.id, batch[0].sample_idx))
     records = []
     for slot, prompt, text in zip(batch, prompts, texts, strict=True):

@@ -16,6 +16,7 @@ from typing import Any
 
 from stepcoder.eval.passk import ProblemOutcome, aggregate_pass_at_k
 from stepcoder.problems.types import Problem
+from stepcoder.sandbox import run_batch
 from stepcoder.sandbox.result import ExecResult, Verdict
 
 
@@ -97,8 +98,6 @@ def score_file(
     sandbox_config: Any = None,
 ) -> ScoreResult:
     """Run every sample of ``samples_path`` and write ``<samples_path>_results.jsonl``."""
-    from stepcoder.sandbox import run_batch
-
     by_id = {p.id: p for p in problems}
     rows = read_jsonl(samples_path)
     items = [program_of_sample(rec, by_id, f"{samples_path}, line {ln}") for ln, rec in rows]

@@ -2,7 +2,8 @@
 tiny default model; per-token log-prob, entropy and value forward passes."""
 
 from stepcoder.models.config import ModelConfig
-from stepcoder.models.paths import cache_root, resolve_model_path
+from stepcoder.models.cache import cache_root
+from stepcoder.models.paths import resolve_model_path
 
 __all__ = ["ModelConfig", "cache_root", "resolve_model_path", "load_tokenizer", "load_policy", "load_critic",
            "Critic", "ReferencePolicy", "token_logprobs", "critic_values", "autocast"]

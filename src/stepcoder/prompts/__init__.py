@@ -6,7 +6,7 @@ from __future__ import annotations
 from stepcoder.prompts.boundary import heal_prefix
 from stepcoder.prompts.carried import PROMPT_FILE, load_prompt_config, prompt_config_for, save_prompt_config
 from stepcoder.prompts.completion_form import HUMANEVAL_STOP, uses_completion_form
-from stepcoder.prompts.prompt import Prompt, make_prompt
+from stepcoder.prompts.prompt import Prompt, batch_stops, make_prompt
 from stepcoder.prompts.templates import (
     FENCED_TEMPLATES,
     PromptConfig,
@@ -22,6 +22,7 @@ __all__ = [
     "PROMPT_FILE",
     "Prompt",
     "PromptConfig",
+    "batch_stops",
     "build_prompt",
     "completion_stop_index",
     "extract_completion",

@@ -12,6 +12,7 @@ Either way ``program == program_prefix + completion``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,3 +51,14 @@ def make_prompt(problem: Problem, prefix: str, config: PromptConfig, tokenizer: 
     head = build_prompt(problem, "", config, tokenizer)
     healed = heal_prefix(tokenizer, head, problem.solution or "", prefix)
     return Prompt(head + healed, healed, config.stop_sequences(tokenizer))
+
+
+def batch_stops(prompts: Iterable[Prompt], extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """The stop sequences of one generation batch that mixes problems: ``extra`` and every
+    prompt's stops, each once, in first-seen order. Each completion is then cut by its own
+    prompt's rules (:meth:`Prompt.completion`).
+
+    >>> batch_stops([Prompt("", "", ("\\n#",)), Prompt("", "", ("```", "\\n#"))], extra=["END"])
+    ('END', '\\n#', '```')
+    """
+    return tuple(dict.fromkeys([*extra, *(stop for prompt in prompts for stop in prompt.stops)]))

@@ -11,8 +11,9 @@ import torch
 from stepcoder.curriculum import Curriculum
 from stepcoder.masking import fgo_token_mask
 from stepcoder.problems import Problem
-from stepcoder.prompts import make_prompt, uses_completion_form
+from stepcoder.prompts import batch_stops, make_prompt, uses_completion_form
 from stepcoder.rl import RolloutBatch, verdict_reward
+from stepcoder.rollout import generate_completions
 from stepcoder.sandbox.result import ExecResult
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.packing import pack, scatter_completion_values
@@ -46,13 +47,10 @@ def sample_rollouts(model, tokenizer, problems: list[Problem], curriculum: Curri
                     seed: int) -> list[Rollout]:
     """``cfg.sampling.n`` completions per problem, each continuing its CCCS prefix (healed to
     a token boundary by ``stepcoder.prompts``, the same prompts evaluation uses)."""
-    from stepcoder.rollout import generate_completions
-
     # completion-form (HumanEval) problems continue their own prompt: no CCCS prefix there
     prompts = [make_prompt(p, "" if uses_completion_form(p) else curriculum.prefix_for(p), cfg.prompt, tokenizer)
                for p in problems]
-    stops = list(dict.fromkeys([*cfg.sampling.stop, *(s for prompt in prompts for s in prompt.stops)]))
-    sampling = dataclasses.replace(cfg.sampling, seed=seed, stop=stops)
+    sampling = dataclasses.replace(cfg.sampling, seed=seed, stop=list(batch_stops(prompts, cfg.sampling.stop)))
     groups = generate_completions(model, tokenizer, [p.text for p in prompts], sampling)
     rollouts = []
     for g, (problem, prompt, completions) in enumerate(zip(problems, prompts, groups, strict=True)):

@@ -8,14 +8,20 @@ import dataclasses
 
 import torch
 
+from stepcoder.models.forward import (
+    CHUNK_ELEMENTS,
+    critic_values,
+    position_ids_from_mask,
+    selective_log_softmax_and_entropy,
+    token_logprobs,
+)
 from stepcoder.rl import RolloutBatch, masked_mean
+from stepcoder.trainer.update import split_micro
 
 
 def policy_logprobs(temperature: float):
     """The update's per-token forward: log-probs of the sampled tokens at the sampling
     temperature (the behaviour policy is softmax(logits / T); verl does the same)."""
-    from stepcoder.models.forward import token_logprobs
-
     def forward(model, input_ids, attention_mask, action_mask):
         return token_logprobs(model, input_ids, attention_mask, completion_mask=action_mask, temperature=temperature)
 
@@ -24,8 +30,6 @@ def policy_logprobs(temperature: float):
 
 def critic_forward(model, input_ids, attention_mask, action_mask):
     """Values aligned with the log-probs: ``values[:, t]`` = V(state choosing token t+1)."""
-    from stepcoder.models.forward import critic_values
-
     return critic_values(model, input_ids, attention_mask)[:, :-1]
 
 
@@ -36,8 +40,6 @@ def logprobs_and_entropy(model, input_ids, attention_mask, action_mask, temperat
     logits from the first completion column on are computed (as ``token_logprobs`` does), and
     the float32 softmax work runs in row chunks of ``chunk_elements`` logits (default
     ``stepcoder.models.forward.CHUNK_ELEMENTS``), never on the whole (B, T, V) block."""
-    from stepcoder.models.forward import CHUNK_ELEMENTS, position_ids_from_mask, selective_log_softmax_and_entropy
-
     B, T = input_ids.shape
     cols = action_mask.any(dim=0).nonzero()
     if cols.numel() == 0:
@@ -54,8 +56,6 @@ def logprobs_and_entropy(model, input_ids, attention_mask, action_mask, temperat
 
 
 def _chunks(batch: RolloutBatch, rows: int) -> list[RolloutBatch]:
-    from stepcoder.trainer.update import split_micro
-
     return split_micro(batch, max(1, -(-len(batch) // rows)))
 
 

@@ -17,16 +17,23 @@ from typing import Any
 
 import torch
 
+from stepcoder.config import save_yaml
 from stepcoder.curriculum import Curriculum
+from stepcoder.models import ReferencePolicy, load_critic, load_policy, load_tokenizer
+from stepcoder.plumbing.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from stepcoder.plumbing.distributed import gather_objects, make_accelerator, shard, unwrap
+from stepcoder.plumbing.metrics_logger import MetricsLogger
 from stepcoder.plumbing.seeding import derived_seed, seed_everything, torch_generator
 from stepcoder.plumbing.timing import PhaseTimer
+from stepcoder.prompts import prompt_config_for, save_prompt_config
+from stepcoder.sandbox import Sandbox
 from stepcoder.trainer.advantages import with_advantages
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.experience import execute, sample_rollouts, score, to_batch
 from stepcoder.trainer.forward import critic_forward, fill_forward_passes, policy_logprobs
 from stepcoder.trainer.problems import load_train_problems
 from stepcoder.trainer.schedule import make_scheduler
+from stepcoder.trainer.sft import save_pretrained
 from stepcoder.trainer.step_metrics import (
     curriculum_metrics,
     mean_over_processes,
@@ -51,10 +58,6 @@ class PPOTrainer:
     """Owns the models, optimizers, curriculum and run directory of one PPO run."""
 
     def __init__(self, cfg: TrainConfig, accelerator=None):
-        from stepcoder.models import ReferencePolicy, load_critic, load_policy, load_tokenizer
-
-        from stepcoder.prompts import prompt_config_for
-
         # a model trained here carries its prompt settings: keep them unless the config sets others
         cfg = dataclasses.replace(cfg, prompt=prompt_config_for(cfg.prompt, cfg.model.name_or_path))
         self.cfg = cfg
@@ -92,11 +95,6 @@ class PPOTrainer:
 
     def train(self, resume: bool = False) -> dict[str, float]:
         """Run (or continue) the PPO steps; returns the last step's metrics."""
-        from stepcoder.config import save_yaml
-        from stepcoder.prompts import save_prompt_config
-        from stepcoder.sandbox import Sandbox
-        from stepcoder.plumbing.metrics_logger import MetricsLogger
-
         check_run_dir(self.run_dir, resume)
         self.acc.wait_for_everyone()  # every rank has checked before rank 0 creates metrics.jsonl
         if resume:
@@ -215,8 +213,6 @@ class PPOTrainer:
         return models, optimizers, schedulers
 
     def save(self, step: int) -> None:
-        from stepcoder.plumbing.checkpoint import save_checkpoint
-
         if self.acc.is_main_process:
             models, optimizers, schedulers = self._state_objects()
             save_checkpoint(self.run_dir, step, models=models, optimizers=optimizers, schedulers=schedulers,
@@ -225,8 +221,6 @@ class PPOTrainer:
 
     def resume(self) -> None:
         """Continue from the newest checkpoint of the run directory (no checkpoint: start)."""
-        from stepcoder.plumbing.checkpoint import latest_checkpoint, load_checkpoint
-
         path = latest_checkpoint(self.run_dir)
         if path is None:
             logger.warning("no checkpoint in %s: starting from step 0", self.run_dir)
@@ -239,8 +233,6 @@ class PPOTrainer:
 
     def export_policy(self, out: Path) -> None:
         """The trained policy as an HF folder (usable as ``model.name_or_path``)."""
-        from stepcoder.trainer.sft import save_pretrained
-
         if self.acc.is_main_process:
             save_pretrained(unwrap(self.policy.model, self.acc), self.tokenizer, out, self.cfg.prompt)
         self.acc.wait_for_everyone()

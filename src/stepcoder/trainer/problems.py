@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stepcoder.data import tiny_dataset_path
 from stepcoder.problems import Problem, load_problems
 from stepcoder.trainer.ppo_config import DataConfig
 
@@ -12,8 +13,6 @@ TINY = "tiny"
 
 def _resolve(path: str, split: str) -> str:
     if path == TINY:
-        from stepcoder.data import tiny_dataset_path
-
         return str(tiny_dataset_path(split))
     return path
 

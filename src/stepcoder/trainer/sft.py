@@ -11,13 +11,20 @@ from pathlib import Path
 
 import torch
 
+from stepcoder.config import save_yaml
+from stepcoder.models import load_policy, load_tokenizer
+from stepcoder.models.forward import token_logprobs
+from stepcoder.models.load import is_peft
 from stepcoder.plumbing.distributed import make_accelerator, shard, unwrap
+from stepcoder.plumbing.metrics_logger import MetricsLogger
 from stepcoder.plumbing.seeding import derived_seed, seed_everything, torch_generator
+from stepcoder.prompts import save_prompt_config
 from stepcoder.rl import masked_mean
 from stepcoder.trainer.accumulation import TokenWeights, accumulate, clip_and_step
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.examples import SFTExample, sft_examples
 from stepcoder.trainer.packing import pack
+from stepcoder.trainer.problems import load_train_problems
 from stepcoder.trainer.schedule import make_scheduler
 
 logger = logging.getLogger(__name__)
@@ -41,8 +48,6 @@ def sft_batches(examples: list[SFTExample], batch_size: int, epochs: float, seed
 
 def sft_loss(model, batch: list[SFTExample], pad_id: int, device) -> tuple[torch.Tensor, int]:
     """Token-mean negative log-likelihood of the target tokens; also returns their count."""
-    from stepcoder.models.forward import token_logprobs
-
     packed = pack([e.prompt_ids for e in batch], [e.target_ids for e in batch], pad_id)
     mask = packed.action_mask.to(device)
     logp = token_logprobs(model, packed.input_ids.to(device), packed.attention_mask.to(device), completion_mask=mask)
@@ -52,11 +57,6 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, device) -> tuple[torch
 def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None) -> dict[str, float]:
     """Train ``cfg.model`` on the canonical solutions of ``cfg.data.train_path``; save an HF
     folder (weights + tokenizer, LoRA merged) at ``output_dir``. Returns the final metrics."""
-    from stepcoder.config import save_yaml
-    from stepcoder.models import load_policy, load_tokenizer
-    from stepcoder.plumbing.metrics_logger import MetricsLogger
-    from stepcoder.trainer.problems import load_train_problems
-
     out = Path(output_dir)
     accelerator = accelerator or make_accelerator(cfg.training.cpu, cfg.training.mixed_precision)
     seed_everything(cfg.training.seed)
@@ -128,9 +128,6 @@ def _sft_step(model, optimizer, batch, cfg: TrainConfig, pad_id: int, accelerato
 def save_pretrained(model, tokenizer, out: Path, prompt_cfg=None) -> None:
     """An ordinary HF folder usable as ``model.name_or_path``: LoRA adapters are merged; the
     prompt settings it was trained with go beside the weights (``stepcoder.prompts.carried``)."""
-    from stepcoder.models.load import is_peft
-    from stepcoder.prompts import save_prompt_config
-
     if is_peft(model):
         model = model.merge_and_unload()
     model.save_pretrained(str(out))
