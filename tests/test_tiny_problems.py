@@ -14,6 +14,7 @@ from stepcoder.data import TINY_SPLITS, tiny_dataset_path
 from stepcoder.data.tiny import (
     HELDOUT_PER_FAMILY,
     OOD_PER_FAMILY,
+    SFT_PER_FAMILY,
     TRAIN_PER_FAMILY,
     generate_tiny_problems,
     write_tiny_dataset,
@@ -41,21 +42,40 @@ def test_generation_is_deterministic_and_seeded(generated):
 
 
 def test_sizes_ids_and_disjoint_splits(generated):
-    train, heldout, ood = generated
+    sft, train, heldout, ood = generated
     in_family = [f.name for f in FAMILIES if not f.out_of_family]
     out_of_family = {f.name for f in FAMILIES if f.out_of_family}
     assert (len(in_family), len(out_of_family)) == (32, 3)
-    assert len(train) == 32 * TRAIN_PER_FAMILY and len(heldout) == 32 * HELDOUT_PER_FAMILY >= 1000
+    assert len(sft) == 32 * SFT_PER_FAMILY and len(train) == 32 * TRAIN_PER_FAMILY
+    assert len(heldout) == 32 * HELDOUT_PER_FAMILY >= 1000
     assert len(ood) == 3 * OOD_PER_FAMILY
-    ids = [p.id for p in train + heldout + ood]
+    ids = [p.id for p in sft + train + heldout + ood]
     assert len(set(ids)) == len(ids)
-    # held-out = new instances of the train families: every family in both, no prompt or
-    # solution shared
-    assert {p.meta["family"] for p in train} == {p.meta["family"] for p in heldout} == set(in_family)
-    assert not {p.prompt for p in train} & {p.prompt for p in heldout}
-    assert not {p.solution for p in train} & {p.solution for p in heldout}
-    # out-of-family problems never mix into train or held-out
+    # demonstrations, RL problems and held-out problems: new instances of the same families,
+    # no prompt or solution shared between any two (RL sees instances SFT never saw)
+    assert ({p.meta["family"] for p in sft} == {p.meta["family"] for p in train}
+            == {p.meta["family"] for p in heldout} == set(in_family))
+    for a, b in ((sft, train), (sft, heldout), (train, heldout)):
+        assert not {p.prompt for p in a} & {p.prompt for p in b}
+        assert not {p.solution for p in a} & {p.solution for p in b}
+    # out-of-family problems never mix into the others
     assert {p.meta["family"] for p in ood} == out_of_family
+
+
+def test_adding_the_rl_split_left_demonstrations_and_heldout_as_drawn():
+    """The RL split is drawn after the other two from each family's stream, so the
+    demonstrations and held-out problems are what the same seed gave without it."""
+    import random
+
+    from stepcoder.data.tiny import _distinct_params, _instance
+
+    sft, _, heldout, _ = generate_tiny_problems(seed=0)
+    family = next(f for f in FAMILIES if f.name == "threshold")
+    rng = random.Random("0/threshold")
+    params = _distinct_params(family, rng, SFT_PER_FAMILY + HELDOUT_PER_FAMILY)
+    rng.shuffle(params)
+    alone = [_instance(family, p, rng, n) for n, p in enumerate(params)]
+    assert [p for p in sft + heldout if p.meta["family"] == "threshold"] == alone
 
 
 def test_problem_shape(generated):
@@ -75,7 +95,7 @@ def test_families_have_room_for_cccs(generated):
     from stepcoder.curriculum.blocks import split_points
 
     n_splits, n_conditionals = {}, {}
-    for p in generated[0]:
+    for p in generated[1]:
         n_splits[p.meta["family"]] = len(split_points(p.solution, kinds=("if", "elif", "for", "while")))
         n_conditionals[p.meta["family"]] = len(split_points(p.solution, kinds=("if", "elif")))
     assert sum(e >= 1 for e in n_splits.values()) >= len(n_splits) / 2
@@ -88,7 +108,7 @@ def test_families_have_room_for_fgo(generated):
     """Some families' tests leave code unexecuted in their canonical solutions: FGO has
     tokens to mask there."""
     run_batch = _run_batch()
-    train = generated[0]
+    train = generated[1]
     results = run_batch([(p, p.solution) for p in train])
     untouched = set()
     for p, r in zip(train, results, strict=True):

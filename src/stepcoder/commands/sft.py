@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = resolve_train_config(args)
     # every input is checked before the output folder is touched
     check_output_dir(args.output_dir, overwrite=args.overwrite)
-    check_training_inputs(cfg)
+    check_training_inputs(cfg, sft=True, rl=False)
     empty_for_overwrite(args.output_dir, args.overwrite)
     with restore_on_failure(args.output_dir):
         metrics = run_sft(cfg, args.output_dir)

@@ -19,7 +19,7 @@ from stepcoder.models.paths import check_model_name
 from stepcoder.output_dir import check_output_dir, empty_for_overwrite
 from stepcoder.plumbing.metrics_logger import check_wandb
 from stepcoder.trainer.config import TrainConfig, resolve_config_path
-from stepcoder.trainer.problems import load_heldout_problems, load_train_problems
+from stepcoder.trainer.problems import load_heldout_problems, load_sft_problems, load_train_problems
 
 
 def add_train_config_arguments(parser: ConfigArgumentParser) -> None:
@@ -49,14 +49,18 @@ def check_model_paths(model) -> None:
             check_model_name(value, f"model.{key}")
 
 
-def check_training_inputs(cfg: TrainConfig, heldout: bool = False) -> None:
+def check_training_inputs(cfg: TrainConfig, heldout: bool = False, sft: bool = False, rl: bool = True) -> None:
     """Everything a training command reads, checked before its output folder is touched: the
-    model paths, the training (and held-out) problems, and the optional packages asked for."""
+    model paths, the RL problems (``rl``), the SFT demonstrations (``sft``), the held-out
+    problems (``heldout``), and the optional packages asked for."""
     from stepcoder.plumbing.distributed import check_launch  # lazy: torch stays out of --help
 
     check_launch()
     check_model_paths(cfg.model)
-    load_train_problems(cfg.data)
+    if rl:
+        load_train_problems(cfg.data)
+    if sft:
+        load_sft_problems(cfg.data)
     if heldout and not load_heldout_problems(cfg.data):
         raise ValueError(f"data.heldout_path {cfg.data.heldout_path!r}: no held-out problem with tests")
     check_wandb(cfg.training.wandb_project)
@@ -77,7 +81,7 @@ def start_pipeline(args: argparse.Namespace) -> TrainConfig:
     cfg = resolve_train_config(args)
     # bad input fails before any stage runs and before the output folder is touched
     check_output_dir(args.output_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
-    check_training_inputs(cfg, heldout=True)
+    check_training_inputs(cfg, heldout=True, sft=True)
     empty_for_overwrite(args.output_dir, args.overwrite)
     return cfg
 

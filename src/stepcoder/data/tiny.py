@@ -2,7 +2,7 @@
 learn on a laptop CPU (first by SFT, then by PPO with CCCS and FGO).
 
 ``generate_tiny_problems(seed)`` is deterministic; its output is committed as
-``tiny/{train,heldout,ood}.jsonl``. Regenerate them with
+``tiny/{sft,train,heldout,ood}.jsonl``. Regenerate them with
 ``python -m stepcoder.data.tiny``.
 """
 
@@ -16,16 +16,22 @@ from stepcoder.data import TINY_SPLITS
 from stepcoder.data.tiny_families import FAMILIES, Family
 from stepcoder.problems.types import Problem, Test
 
-TRAIN_PER_FAMILY = 30  # 32 families x 30 = 960 train problems
-HELDOUT_PER_FAMILY = 36  # 32 x 36 = 1,152 held-out problems: new instances of the train families
+SFT_PER_FAMILY = 30  # 32 families x 30 = 960 demonstrations (canonical solutions) for SFT
+TRAIN_PER_FAMILY = 30  # 32 x 30 = 960 RL problems: instances SFT never saw
+HELDOUT_PER_FAMILY = 36  # 32 x 36 = 1,152 held-out problems: new instances of the same families
 OOD_PER_FAMILY = 12  # 3 out-of-family families x 12 = 36 problems, reported on their own line
 
 
-def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem], list[Problem]]:
-    """``(train, heldout, ood)``. Train and held-out problems are disjoint draws from the same
-    families (i.i.d. instances: every held-out problem has constants, and so a prompt, that no
-    train problem has), so what RL teaches on the train split can show on held-out. ``ood``
-    holds three families no train problem comes from, measured separately."""
+def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem], list[Problem], list[Problem]]:
+    """``(sft, train, heldout, ood)``, in the order of ``TINY_SPLITS``.
+
+    ``sft``, ``train`` and ``heldout`` are disjoint draws from the same families (i.i.d.
+    instances: no two splits share a prompt). SFT learns from ``sft``'s solutions and RL runs
+    on ``train``, whose instances the SFT model never saw: on its own demonstrations an SFT
+    model is nearly perfect (it memorises them), so RL there sees almost no failure; on new
+    instances it fails the way it fails on held-out problems, which is what RL can fix.
+    ``ood`` holds three families no train problem comes from, measured separately."""
+    sft: list[Problem] = []
     train: list[Problem] = []
     heldout: list[Problem] = []
     ood: list[Problem] = []
@@ -34,19 +40,23 @@ def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem],
         if family.out_of_family:
             ood += [_instance(family, p, rng, n) for n, p in enumerate(_distinct_params(family, rng, OOD_PER_FAMILY))]
             continue
-        params = _distinct_params(family, rng, TRAIN_PER_FAMILY + HELDOUT_PER_FAMILY)
+        params = _distinct_params(family, rng, SFT_PER_FAMILY + HELDOUT_PER_FAMILY)
         rng.shuffle(params)  # both splits span the family's whole constant range
         problems = [_instance(family, p, rng, n) for n, p in enumerate(params)]
-        train += problems[:TRAIN_PER_FAMILY]
-        heldout += problems[TRAIN_PER_FAMILY:]
-    return train, heldout, ood
+        sft += problems[:SFT_PER_FAMILY]
+        heldout += problems[SFT_PER_FAMILY:]
+        # drawn after the other two, so that adding the RL split left them as they were
+        rl_params = _distinct_params(family, rng, TRAIN_PER_FAMILY, exclude=params)
+        train += [_instance(family, p, rng, len(params) + n) for n, p in enumerate(rl_params)]
+    return sft, train, heldout, ood
 
 
-def _distinct_params(family: Family, rng: random.Random, count: int) -> list[dict[str, Any]]:
+def _distinct_params(family: Family, rng: random.Random, count: int,
+                     exclude: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     for _ in range(1000 * count):
         p = family.params(rng)
-        if p not in seen:
+        if p not in seen and p not in exclude:
             seen.append(p)
         if len(seen) == count:
             return seen

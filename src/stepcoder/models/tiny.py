@@ -31,11 +31,12 @@ CODE_CORPUS = ASSETS / "tiny-corpus" / "stdlib-code.txt.gz"
 
 
 def tiny_corpus() -> list[str]:
-    """Texts the shipped tokenizer is trained on: the bundled tiny training problems (prompt
-    and solution, repeated 4 times so that their vocabulary dominates) plus the frozen stdlib snapshot.
-    The held-out problems are left out so that nothing about them shapes the model's input."""
+    """Texts the shipped tokenizer is trained on: the bundled tiny demonstrations (the ``sft``
+    split's prompts and solutions, repeated 4 times so that their vocabulary dominates) plus the
+    frozen stdlib snapshot. The RL and held-out problems are left out so that nothing about
+    them shapes the model's input."""
     texts: list[str] = []
-    for name in ("train.jsonl",):
+    for name in ("sft.jsonl",):
         path = TINY_DATA / name
         if not path.exists():
             logger.warning("bundled tiny problems %s not found; corpus is stdlib only", path)

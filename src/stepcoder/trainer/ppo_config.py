@@ -73,7 +73,8 @@ class FGOConfig:
 class DataConfig:
     """Where the training and held-out problems come from."""
 
-    train_path: str = field(default="tiny", metadata={"help": "training problems: a file, or 'tiny' for the bundled tiny train split"})
+    train_path: str = field(default="tiny", metadata={"help": "RL problems: a file, or 'tiny' for the bundled tiny train split"})
+    sft_path: str = field(default="", metadata={"help": "demonstrations SFT learns from (canonical solutions): a file, 'tiny' for the bundled tiny demonstration split, or empty = train_path's problems ('tiny': its demonstration split, instances disjoint from the RL problems)"})
     heldout_path: str = field(default="tiny", metadata={"help": "held-out problems for evaluation: a file, or 'tiny' for the bundled tiny held-out split"})
     format: str | None = field(default=None, metadata={"help": "format of both files (apps-plus, apps, humaneval, mbpp, jsonl); empty = detect"})
     max_train_problems: int = field(default=0, metadata={"help": "use only the first N training problems (0 = all)"})

@@ -18,16 +18,27 @@ def _resolve(path: str, split: str) -> str:
 
 
 def load_train_problems(data: DataConfig) -> list[Problem]:
-    """Training problems with a canonical solution (CCCS prefixes and SFT targets need one)."""
-    path = _resolve(data.train_path, "train")
+    """RL problems with a canonical solution (CCCS prefixes need one)."""
+    return _load_solved(data, "train_path", data.train_path, "train")
+
+
+def load_sft_problems(data: DataConfig) -> list[Problem]:
+    """SFT demonstrations: ``data.sft_path``, else ``data.train_path``'s problems (for the
+    bundled tiny data, its demonstration split: instances the RL problems do not share)."""
+    key, path = ("sft_path", data.sft_path) if data.sft_path else ("train_path", data.train_path)
+    return _load_solved(data, key, path, "sft")
+
+
+def _load_solved(data: DataConfig, key: str, given: str, tiny_split: str) -> list[Problem]:
+    path = _resolve(given, tiny_split)
     if not Path(path).exists():
-        raise FileNotFoundError(f"data.train_path {data.train_path!r}: no such file")
+        raise FileNotFoundError(f"data.{key} {given!r}: no such file")
     loaded = load_problems(path, format=data.format)
     problems = [p for p in loaded if p.solution and p.tests]
     if not problems:
         untested = sum(not p.tests for p in loaded)
         unsolved = sum(not p.solution for p in loaded)
-        raise ValueError(f"data.train_path {data.train_path!r}: no usable training problem: of {len(loaded)} problems, "
+        raise ValueError(f"data.{key} {given!r}: no usable training problem: of {len(loaded)} problems, "
                          f"{untested} have no tests and {unsolved} no solution (PPO rewards need tests, CCCS "
                          "prefixes and SFT targets a solution)")
     return problems[: data.max_train_problems] if data.max_train_problems else problems

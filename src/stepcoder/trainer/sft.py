@@ -24,7 +24,7 @@ from stepcoder.trainer.accumulation import TokenWeights, accumulate, clip_and_st
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.examples import SFTExample, sft_examples
 from stepcoder.trainer.packing import pack
-from stepcoder.trainer.problems import load_train_problems
+from stepcoder.trainer.problems import load_sft_problems
 from stepcoder.trainer.schedule import make_scheduler
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def run_sft(cfg: TrainConfig, output_dir: str | Path, accelerator=None) -> dict[
     seed_everything(cfg.training.seed)
     with accelerator.main_process_first():  # one process builds a cached model (e.g. "tiny")
         tokenizer = load_tokenizer(cfg.model)
-    examples = sft_examples(load_train_problems(cfg.data), tokenizer, cfg.prompt, cfg.sft.max_length)
+    examples = sft_examples(load_sft_problems(cfg.data), tokenizer, cfg.prompt, cfg.sft.max_length)
     examples = shard(examples[: len(examples) - len(examples) % accelerator.num_processes],
                      accelerator.process_index, accelerator.num_processes)
     model = load_policy(cfg.model)
