@@ -182,8 +182,17 @@ def test_cccs_stage_moves_in_a_real_training_step(tmp_path):
 
     from stepcoder.trainer.ppo import PPOTrainer
 
+    from transformers import AutoTokenizer
+
+    from stepcoder.models.tiny import TOKENIZER_DIR
+
     cfg = must_show_config(tmp_path)
-    cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, steps=1, problems_per_step=4))
+    # every token's text stops the completion (not only ASCII: the random model may start with
+    # any token), so each program is exactly its prefix, which passes
+    vocab = AutoTokenizer.from_pretrained(str(TOKENIZER_DIR))
+    stops = sorted({vocab.decode([i]) for i in range(len(vocab))} - {""})
+    cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, steps=1, problems_per_step=4),
+                              prompt=dataclasses.replace(cfg.prompt, stop=[*cfg.prompt.stop, *stops]))
     trainer = PPOTrainer(cfg)
     before = {p.id: trainer.curriculum.stage(p) for p in trainer.problems}
     trainer.train()

@@ -151,3 +151,28 @@ def test_gae_without_reference_has_no_kl_penalty():
     # zero values, gamma = lambda = 1: every token's advantage is the final reward
     torch.testing.assert_close(out.advantages, torch.tensor([[-0.3, -0.3]]))
     assert metrics["kl"] == 0.0
+
+
+def test_update_raises_the_likelihood_of_rewarded_completions_and_lowers_the_rest():
+    """The direction of learning: one update with on-policy old log-probs (ratio 1) and
+    advantage +1 on half the rows, -1 on the other half, raises the log-likelihood of the +1
+    completions' loss tokens and lowers that of the -1 ones (in sum: rows share parameters,
+    so one row may move with its neighbours)."""
+    torch.manual_seed(0)
+    policy, critic = ToyLM(), ToyLM()
+    batch = make_batch(rows=8)
+    sign = torch.tensor([1.0, -1.0] * 4)[:, None]
+    with torch.no_grad():
+        old = toy_logprobs(policy, batch.input_ids, batch.attention_mask, batch.action_mask)
+    batch.old_logprobs = old * batch.action_mask
+    batch.ref_logprobs = batch.old_logprobs.clone()
+    batch.advantages = sign * batch.action_mask
+    settings = UpdateSettings(epochs=1, minibatch_size=8, grad_accum=1, clip_range=0.2, value_clip_range=0.2,
+                              max_grad_norm=0.0, kl_loss_beta=0.0)
+    run_update(batch, settings, learner(policy, toy_logprobs, lr=0.01), learner(critic, toy_values),
+               torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        new = toy_logprobs(policy, batch.input_ids, batch.attention_mask, batch.action_mask)
+    change = ((new - old) * batch.loss_mask).sum(-1)
+    assert change[sign[:, 0] > 0].sum() > 0 > change[sign[:, 0] < 0].sum(), change
+    assert (change * sign[:, 0] > 0).sum() >= 6, change  # most rows individually too
