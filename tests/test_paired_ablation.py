@@ -50,14 +50,22 @@ def test_paired_bootstrap_refuses_different_problem_sets():
 def test_rollout_metrics_show_the_curriculum_at_a_glance():
     from stepcoder.trainer.step_metrics import rollout_metrics
 
-    def rec(prefix: str, verdict: str) -> dict:
-        return {"prefix": prefix, "verdict": verdict, "reward": 0.0, "tokens": 4, "loss_tokens": 4}
+    def rec(prefix: str, verdict: str, problem: str = "p", completion: str = "", reward: float = 0.0) -> dict:
+        return {"problem_id": problem, "prefix": prefix, "completion": completion, "verdict": verdict,
+                "reward": reward, "tokens": 4, "loss_tokens": 4}
 
     records = [rec("x = 1", "COMPILE_ERROR"), rec("x = 1", "PASS"), rec("y", "PASS"), rec("", "COMPILE_ERROR")]
     m = rollout_metrics(records)
     assert m["cccs_prefixed_frac"] == 3 / 4
     assert m["cccs_prefixed_compile_error_rate"] == 1 / 3  # the unprefixed compile error does not count
     assert rollout_metrics([rec("", "PASS")])["cccs_prefixed_compile_error_rate"] == 0.0
+    # groups without contrast: a (one reward, one program), b (one reward, two programs),
+    # c (two rewards)
+    groups = [rec("", "PASS", "a", "x", 1.0), rec("", "PASS", "a", "x", 1.0),
+              rec("", "WRONG_ANSWER", "b", "x", -0.3), rec("", "WRONG_ANSWER", "b", "y", -0.3),
+              rec("", "PASS", "c", "x", 1.0), rec("", "WRONG_ANSWER", "c", "y", -0.3)]
+    m = rollout_metrics(groups)
+    assert m["groups/uniform_reward_frac"] == 2 / 3 and m["groups/identical_program_frac"] == 1 / 3
 
 
 def test_with_overrides_replaces_and_validates():

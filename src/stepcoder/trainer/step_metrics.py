@@ -36,7 +36,8 @@ def rollout_record(r: Rollout) -> dict[str, Any]:
 
 
 def rollout_metrics(records: list[dict[str, Any]]) -> dict[str, float]:
-    """Reward, pass rate, verdict counts, FGO masked fraction over every rollout of the step."""
+    """Reward, pass rate, verdict counts, FGO masked fraction over every rollout of the step,
+    and the share of problems whose rollouts all got one reward or are one program."""
     n = len(records)
     out: dict[str, float] = {
         "reward_mean": sum(r["reward"] for r in records) / n,
@@ -49,6 +50,13 @@ def rollout_metrics(records: list[dict[str, Any]]) -> dict[str, float]:
     out["cccs_prefixed_frac"] = len(prefixed) / n
     out["cccs_prefixed_compile_error_rate"] = (
         sum(r["verdict"] == Verdict.COMPILE_ERROR.value for r in prefixed) / len(prefixed) if prefixed else 0.0)
+    # rollouts carry no contrast where a problem's group agrees: nothing to learn from it
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(r["problem_id"], []).append(r)
+    out["groups/uniform_reward_frac"] = sum(len({r["reward"] for r in g}) == 1 for g in groups.values()) / len(groups)
+    out["groups/identical_program_frac"] = (
+        sum(len({r["prefix"] + r["completion"] for r in g}) == 1 for g in groups.values()) / len(groups))
     tokens = sum(r["tokens"] for r in records)
     # token-weighted: the share of the policy loss's completion tokens that FGO removed
     out["fgo/masked_fraction"] = 1.0 - sum(r["loss_tokens"] for r in records) / max(tokens, 1)
