@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stepcoder.eval import paired_bootstrap
 from stepcoder.trainer.config import TrainConfig
+from stepcoder.trainer.demo import heldout_eval, ppo_stage, sft_stage
+from stepcoder.trainer.problems import load_heldout_problems
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,6 @@ def run_ablation(cfg: TrainConfig, out_dir: str | Path, seeds: Sequence[int], va
                  log=print) -> dict[str, Any]:
     """Train and evaluate every variant for every seed under ``out_dir``; returns (and writes
     to ``out_dir/results.json``) per variant and seed: held-out pass@1 and per-problem rates."""
-    from stepcoder.trainer.demo import heldout_eval, ppo_stage, sft_stage
-    from stepcoder.trainer.problems import load_heldout_problems
 
     out = Path(out_dir)
     heldout = load_heldout_problems(cfg.data)
@@ -93,7 +94,6 @@ def summary_rows(results: dict[str, Any], reference: str = REFERENCE) -> list[di
     """Per variant: mean and standard deviation over seeds of held-out pass@1, and the paired
     difference ``reference - variant`` (per-problem rates averaged over seeds, bootstrap over
     problems; ``vs_reference.gain`` > 0 means the reference is better)."""
-    from stepcoder.eval import paired_bootstrap
 
     ref = mean_per_problem(results["variants"][reference]["seeds"])
     rows = []
@@ -108,8 +108,8 @@ def summary_rows(results: dict[str, Any], reference: str = REFERENCE) -> list[di
 
 def write_results_page(results: dict[str, Any], path: str | Path, plot_path: str | Path, settings: str = "") -> Path:
     """A markdown page: the table (ours beside the paper's), paired differences, a plot."""
-    from stepcoder.report.markdown import image, table
-    from stepcoder.report.plots import plot_ablation
+    from stepcoder.report.markdown import image, table  # lazy: matplotlib stays out of --help
+    from stepcoder.report.plots import plot_ablation  # lazy: as above
 
     path, plot_path = Path(path), Path(plot_path)
     rows = summary_rows(results)

@@ -12,7 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stepcoder.data import tiny_dataset_path
+from stepcoder.eval import EvalConfig, evaluate, paired_bootstrap, per_problem_pass_rate
+from stepcoder.problems import load_problems
+from stepcoder.prompts import PROMPT_FILE
 from stepcoder.trainer.config import TrainConfig
+from stepcoder.trainer.problems import TINY, load_heldout_problems
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +41,7 @@ class HeldoutEval:
 def heldout_eval(model_path: str | Path, cfg: TrainConfig, out_dir: Path, problems, samples: int = EVAL_SAMPLES) -> HeldoutEval:
     """Evaluate ``model_path`` on ``problems`` into ``out_dir`` (resumable: finished samples
     are kept), with the prompt settings the model carries."""
-    from stepcoder.eval import EvalConfig, evaluate, per_problem_pass_rate
-    from stepcoder.models import ModelConfig, load_policy, load_tokenizer
+    from stepcoder.models import ModelConfig, load_policy, load_tokenizer  # lazy: torch stays out of --help
 
     model_cfg = ModelConfig(name_or_path=str(model_path))
     tokenizer, model = load_tokenizer(model_cfg), load_policy(model_cfg)
@@ -50,8 +54,7 @@ def heldout_eval(model_path: str | Path, cfg: TrainConfig, out_dir: Path, proble
 
 def sft_stage(cfg: TrainConfig, out: Path) -> Path:
     """SFT into ``out`` unless a finished SFT model is there already."""
-    from stepcoder.prompts import PROMPT_FILE
-    from stepcoder.trainer.sft import run_sft
+    from stepcoder.trainer.sft import run_sft  # lazy: torch stays out of --help
 
     if not (out / PROMPT_FILE).exists():  # written last: its presence means the model is complete
         run_sft(cfg, out)
@@ -60,8 +63,7 @@ def sft_stage(cfg: TrainConfig, out: Path) -> Path:
 
 def ppo_stage(cfg: TrainConfig, sft_model: Path, out: Path) -> Path:
     """PPO from ``sft_model`` into ``out``; continues an interrupted run, skips a finished one."""
-    from stepcoder.prompts import PROMPT_FILE
-    from stepcoder.trainer.ppo import PPOTrainer
+    from stepcoder.trainer.ppo import PPOTrainer  # lazy: torch stays out of --help
 
     policy = out / "policy"
     if not (policy / PROMPT_FILE).exists():
@@ -74,9 +76,6 @@ def ppo_stage(cfg: TrainConfig, sft_model: Path, out: Path) -> Path:
 def ood_problems(cfg: TrainConfig) -> list:
     """The tiny default's out-of-family split (families no train problem comes from), or []
     for other data."""
-    from stepcoder.data import tiny_dataset_path
-    from stepcoder.problems import load_problems
-    from stepcoder.trainer.problems import TINY
 
     if cfg.data.train_path != TINY or cfg.data.heldout_path != TINY:
         return []
@@ -85,9 +84,7 @@ def ood_problems(cfg: TrainConfig) -> list:
 
 def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
     """Run every stage into ``out_dir`` (sft/, eval-sft/, ppo/, eval-ppo/, report.md)."""
-    from stepcoder.eval import paired_bootstrap
-    from stepcoder.report import write_run_report
-    from stepcoder.trainer.problems import load_heldout_problems
+    from stepcoder.report import write_run_report  # lazy: matplotlib stays out of --help
 
     out = Path(out_dir)
     heldout, ood = load_heldout_problems(cfg.data), ood_problems(cfg)
@@ -128,7 +125,7 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
 def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before: HeldoutEval, after: HeldoutEval) -> Path:
     """``out/report.md``: the demo's story on one page (held-out pass@1 before and after with
     the paired interval, verdicts, time per stage, the training run's plots)."""
-    from stepcoder.report.markdown import image, table
+    from stepcoder.report.markdown import image, table  # lazy: matplotlib (the report package) stays out of --help
 
     verdicts = sorted(set(before.by_verdict) | set(after.by_verdict))
     rows = [["after SFT (BEFORE)", f"{gain.before:.3f}", *(before.by_verdict.get(v, 0) for v in verdicts), "[eval-sft/report.md](eval-sft/report.md)"],
