@@ -18,7 +18,7 @@ from stepcoder.output_dir import check_output_dir, empty_for_overwrite, restore_
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "sft", help="supervised fine-tuning on canonical solutions",
-        description="Fine-tune model.name_or_path on the canonical solutions of data.train_path, in the prompt "
+        description="Fine-tune model.name_or_path on the canonical solutions of data.sft_path (empty: data.train_path), in the prompt "
                     "format PPO samples from (prompt tokens masked out of the loss).")
     parser.add_argument("--output-dir", required=True, help="where the fine-tuned model folder is written")
     add_output_flags(parser, can_resume=False)

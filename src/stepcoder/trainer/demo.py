@@ -76,7 +76,6 @@ def ppo_stage(cfg: TrainConfig, sft_model: Path, out: Path) -> Path:
 def ood_problems(cfg: TrainConfig) -> list:
     """The tiny default's out-of-family split (families no train problem comes from), or []
     for other data."""
-
     if cfg.data.train_path != TINY or cfg.data.heldout_path != TINY:
         return []
     return load_problems(tiny_dataset_path("ood"))

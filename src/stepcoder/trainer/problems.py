@@ -19,17 +19,18 @@ def _resolve(path: str, split: str) -> str:
 
 def load_train_problems(data: DataConfig) -> list[Problem]:
     """RL problems with a canonical solution (CCCS prefixes need one)."""
-    return _load_solved(data, "train_path", data.train_path, "train")
+    return _load_solved(data, "train_path", "train")
 
 
 def load_sft_problems(data: DataConfig) -> list[Problem]:
     """SFT demonstrations: ``data.sft_path``, else ``data.train_path``'s problems (for the
     bundled tiny data, its demonstration split: instances the RL problems do not share)."""
-    key, path = ("sft_path", data.sft_path) if data.sft_path else ("train_path", data.train_path)
-    return _load_solved(data, key, path, "sft")
+    return _load_solved(data, "sft_path" if data.sft_path else "train_path", "sft")
 
 
-def _load_solved(data: DataConfig, key: str, given: str, tiny_split: str) -> list[Problem]:
+def _load_solved(data: DataConfig, key: str, tiny_split: str) -> list[Problem]:
+    """The problems with tests and a solution in ``data.<key>`` (``tiny``: its ``tiny_split``)."""
+    given = getattr(data, key)
     path = _resolve(given, tiny_split)
     if not Path(path).exists():
         raise FileNotFoundError(f"data.{key} {given!r}: no such file")
