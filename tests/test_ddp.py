@@ -25,9 +25,10 @@ WORKER = textwrap.dedent('''
     from stepcoder.trainer.ppo import PPOTrainer
 
     run_dir = Path(sys.argv[1])
-    trainer = PPOTrainer(tiny_config(run_dir, training={{"steps": 2, "problems_per_step": 4, "save_every": 0}}))
+    trainer = PPOTrainer(tiny_config(run_dir, training={{"steps": 2, "problems_per_step": 4, "save_every": 0}},
+                                     ppo={{"oversample": 2}}))  # dynamic sampling: same batch size on every rank
     before = {{n: p.detach().clone() for n, p in unwrap(trainer.policy.model, trainer.acc).named_parameters()}}
-    problems = [p.id for p in trainer.problems_for_step(1)]
+    problems = [p.id for p in trainer.problems_for_step(1)[0]]
     trainer.train()
     rank = trainer.acc.process_index
     out = {{"world": trainer.acc.num_processes, "problems": problems}}
@@ -67,9 +68,11 @@ def test_two_processes_end_with_identical_parameters(tmp_path):
     assert r0["moved"] > 0  # the update changed the weights
     assert r0["policy"] == r1["policy"] and r0["critic"] == r1["critic"]
     metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    # one line per step, written by rank 0, counting the rollouts of both ranks (4 problems x n=2)
+    # one line per step, written by rank 0, counting every sampled rollout of both ranks
+    # (4 problems x oversample 2 x n=2), of which each rank trained on 2 problems' rollouts
     assert [m["step"] for m in metrics] == [1, 2]
-    assert all(sum(v for k, v in m.items() if k.startswith("verdict/")) == 8 for m in metrics)
+    assert all(sum(v for k, v in m.items() if k.startswith("verdict/")) == 16 for m in metrics)
+    assert all(0.0 <= m["groups/trained_mixed_frac"] <= 1.0 for m in metrics)
 
 
 # One fixed batch of 8 rows. Rank 0's half (rows 0-3, the contiguous share a real step gives it,

@@ -83,6 +83,23 @@ def score(rollouts: list[Rollout], cfg: TrainConfig) -> None:
             r.fgo_mask = [1] * len(r.completion_ids)
 
 
+def select_groups(rollouts: list[Rollout], keep: int) -> list[Rollout]:
+    """The rollouts of ``keep`` problems to train on (dynamic sampling, ``ppo.oversample``):
+    problems whose rollouts got different rewards first, then the others, each in draw order;
+    group ids renumbered 0..keep-1. A group whose rewards agree has no contrast to learn from
+    (its group-relative advantage is 0; under GAE only the critic's error moves it), so the
+    update goes where the rollouts disagree. Always ``keep`` groups when there are that many,
+    so every process trains on a batch of the same size."""
+    groups: dict[int, list[Rollout]] = {}
+    for r in rollouts:
+        groups.setdefault(r.group, []).append(r)
+    mixed = [g for g in groups.values() if len({r.reward for r in g}) > 1]
+    uniform = [g for g in groups.values() if len({r.reward for r in g}) <= 1]
+    picked = (mixed + uniform)[:keep]
+    picked.sort(key=lambda g: g[0].group)  # draw order: the batch does not depend on the split
+    return [dataclasses.replace(r, group=new) for new, g in enumerate(picked) for r in g]
+
+
 def to_batch(rollouts: list[Rollout], pad_id: int) -> RolloutBatch:
     """Packed tensors; log-probs, values and advantages are filled in later phases."""
     packed = pack([r.prompt_ids for r in rollouts], [r.completion_ids for r in rollouts], pad_id)

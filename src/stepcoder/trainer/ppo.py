@@ -29,7 +29,7 @@ from stepcoder.prompts import prompt_config_for, save_prompt_config
 from stepcoder.sandbox import Sandbox
 from stepcoder.trainer.advantages import with_advantages
 from stepcoder.trainer.config import TrainConfig
-from stepcoder.trainer.experience import execute, sample_rollouts, score, to_batch
+from stepcoder.trainer.experience import execute, sample_rollouts, score, select_groups, to_batch
 from stepcoder.trainer.forward import critic_forward, fill_forward_passes, policy_logprobs
 from stepcoder.trainer.problems import load_train_problems
 from stepcoder.trainer.schedule import make_scheduler
@@ -52,6 +52,14 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
     if not resume and (Path(run_dir) / "metrics.jsonl").exists():
         raise FileExistsError(f"{run_dir} already holds a run (metrics.jsonl): pass --resume to continue it "
                               "or choose another --output-dir")
+
+
+def _mixed_fraction(rollouts) -> float:
+    """Share of the trained problems whose rollouts got different rewards."""
+    groups: dict[int, set[float]] = {}
+    for r in rollouts:
+        groups.setdefault(r.group, set()).add(r.reward)
+    return sum(len(g) > 1 for g in groups.values()) / max(len(groups), 1)
 
 
 class PPOTrainer:
@@ -143,7 +151,7 @@ class PPOTrainer:
     def train_step(self, step: int, sandbox) -> tuple[dict[str, float], list[dict[str, Any]]]:
         """One PPO step; returns (metrics of all processes, samples to log)."""
         cfg, timer = self.cfg, PhaseTimer()
-        problems = self.problems_for_step(step)
+        problems, keep = self.problems_for_step(step)
         with timer("generate"):
             rollouts = sample_rollouts(unwrap(self.policy.model, self.acc), self.tokenizer, problems, self.curriculum,
                                        cfg, seed=derived_seed(cfg.training.seed, step, "sample", self.acc.process_index))
@@ -151,7 +159,8 @@ class PPOTrainer:
             execute(sandbox, rollouts)
         with timer("reward"):
             score(rollouts, cfg)
-            batch = to_batch(rollouts, self.tokenizer.pad_token_id).to(self.acc.device)
+            trained = select_groups(rollouts, keep)
+            batch = to_batch(trained, self.tokenizer.pad_token_id).to(self.acc.device)
         with timer("logprobs"):
             batch, forward_metrics = fill_forward_passes(
                 batch, self.policy.model, self.reference, self.critic.model if self.critic else None,
@@ -163,18 +172,25 @@ class PPOTrainer:
                                         torch_generator(derived_seed(cfg.training.seed, step, "shuffle", self.acc.process_index)),
                                         self.acc)
         with timer("curriculum"):
+            # every sampled rollout is evidence for the curriculum and the metrics, trained on or not
             records = [r for part in gather_objects([rollout_record(r) for r in rollouts], self.acc) for r in part]
+            advantage_metrics["groups/trained_mixed_frac"] = _mixed_fraction(trained)
             for record in records:  # every process applies every update, in the same order
                 self.curriculum.update(record["problem_id"], record["verdict"] == "PASS")
         return self._step_metrics(step, records, forward_metrics, advantage_metrics, update_metrics, timer), \
             pick_samples(records, step, cfg.sampling.n, cfg.training.samples_per_step)
 
-    def problems_for_step(self, step: int) -> list:
-        """This process's share of the step's problems: a draw that depends only on (seed, step)."""
+    def problems_for_step(self, step: int) -> tuple[list, int]:
+        """This process's share of the step's sampled problems (a draw that depends only on
+        (seed, step)), and how many of them it trains on: its share of
+        ``training.problems_per_step``; with ``ppo.oversample`` > 1 it samples that many
+        times more (dynamic sampling, :func:`select_groups`)."""
         rng = random.Random(derived_seed(self.cfg.training.seed, step, "problems"))
         k, n = self.cfg.training.problems_per_step, len(self.problems)
-        picked = rng.sample(range(n), k) if k <= n else [rng.randrange(n) for _ in range(k)]
-        return shard([self.problems[i] for i in picked], self.acc.process_index, self.acc.num_processes)
+        drawn = k * self.cfg.ppo.oversample
+        picked = rng.sample(range(n), drawn) if drawn <= n else [rng.randrange(n) for _ in range(drawn)]
+        rank, world = self.acc.process_index, self.acc.num_processes
+        return shard([self.problems[i] for i in picked], rank, world), len(shard(list(range(k)), rank, world))
 
     def _update_settings(self) -> UpdateSettings:
         ppo = self.cfg.ppo

@@ -46,6 +46,7 @@ class PPOConfig:
     scheduler: str = field(default="constant", metadata={"help": "learning-rate schedule after warmup: constant, linear or cosine (decays to 0 at training.steps)"})
     warmup_steps: int = field(default=0, metadata={"help": "training steps of linear learning-rate warmup"})
     update_critic_with_fgo: bool = field(default=False, metadata={"help": "also apply the FGO mask to the value loss (the paper masks only the policy loss)"})
+    oversample: int = field(default=1, metadata={"help": "dynamic sampling (ours, after DAPO): sample this many times training.problems_per_step problems a step and train on problems_per_step of them, those whose rollouts got different rewards first (a group that agrees has nothing to contrast); 1 = the paper (every sampled problem is trained on)"})
 
     def whiten(self) -> bool:
         """Whether advantages are whitened: as set, else only for 'gae'."""
@@ -54,7 +55,8 @@ class PPOConfig:
     def __post_init__(self) -> None:
         _check_choice("ppo.advantage", self.advantage, ADVANTAGES)
         _check_choice("ppo.scheduler", self.scheduler, SCHEDULERS)
-        _check_positive("ppo", ppo_epochs=self.ppo_epochs, minibatch_size=self.minibatch_size, grad_accum=self.grad_accum)
+        _check_positive("ppo", ppo_epochs=self.ppo_epochs, minibatch_size=self.minibatch_size, grad_accum=self.grad_accum,
+                        oversample=self.oversample)
         if self.minibatch_size % self.grad_accum:
             raise ValueError(f"ppo.minibatch_size={self.minibatch_size} is not divisible by ppo.grad_accum={self.grad_accum}: "
                              "each micro-batch must hold the same number of rollouts")
