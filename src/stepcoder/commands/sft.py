@@ -31,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args)
+    if cfg.sft.epochs == 0:
+        raise ValueError(f"sft.epochs is 0: nothing to train (a preset that starts RL from a trained model, "
+                         f"here {cfg.model.name_or_path!r}, sets it so); pass --sft.epochs N, or --config tiny-warm-start "
+                         "for the recipe of the shipped tiny warm start")
     # every input is checked before the output folder is touched
     check_output_dir(args.output_dir, overwrite=args.overwrite)
     check_training_inputs(cfg, sft=True, rl=False)

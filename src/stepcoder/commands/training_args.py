@@ -81,7 +81,7 @@ def start_pipeline(args: argparse.Namespace) -> TrainConfig:
     cfg = resolve_train_config(args)
     # bad input fails before any stage runs and before the output folder is touched
     check_output_dir(args.output_dir, resume=args.resume, overwrite=args.overwrite, can_resume=True)
-    check_training_inputs(cfg, heldout=True, sft=True)
+    check_training_inputs(cfg, heldout=True, sft=cfg.sft.epochs > 0)
     empty_for_overwrite(args.output_dir, args.overwrite)
     return cfg
 

@@ -14,6 +14,7 @@ from stepcoder.models.gemma import gemma_path
 from stepcoder.models.smollm2 import smollm2_path
 
 TINY = "tiny"
+TINY_SFT = "tiny-sft"  # the shipped warm start: the tiny model after SFT (stepcoder.models.tiny)
 GEMMA = "gemma-3-270m"
 SMOLLM2 = "smollm2-135m"
 TINY_SEED = 0
@@ -23,6 +24,8 @@ def resolve_model_path(name: str) -> str:
     """A folder or hub id that ``from_pretrained`` accepts for ``name``."""
     if name == TINY:
         return str(_tiny_path())
+    if name == TINY_SFT:
+        return str(_tiny_sft_path())
     if name == GEMMA:
         return str(gemma_path(cache_root() / "models" / GEMMA))
     if name == SMOLLM2:
@@ -30,7 +33,7 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-PACKAGED = (TINY, GEMMA, SMOLLM2)
+PACKAGED = (TINY, TINY_SFT, GEMMA, SMOLLM2)
 
 
 def check_model_name(name: str, what: str = "model") -> None:
@@ -49,12 +52,24 @@ def _looks_local(name: str) -> bool:
             or (os.sep != "/" and os.sep in name))
 
 
-def _tiny_path() -> Path:
-    # The folder name fingerprints the tokenizer and architecture, so that retraining the
-    # shipped tokenizer or resizing the model never reuses a stale cached build.
+def _tiny_fingerprint(*extra: bytes) -> str:
+    # The folder name fingerprints the tokenizer and architecture (and, for the warm start, its
+    # shipped files), so that retraining the shipped tokenizer, resizing the model or shipping
+    # new weights never reuses a stale cached build.
     digest = hashlib.sha256()
     digest.update((tiny.TOKENIZER_DIR / "tokenizer.json").read_bytes())
     digest.update(repr(tiny.tiny_model_config(tiny.TINY_VOCAB_SIZE, 1, 2, 0).to_dict()).encode())
-    digest.update(str(TINY_SEED).encode())
-    out = cache_root() / "models" / TINY / digest.hexdigest()[:12]
+    for part in extra:
+        digest.update(part)
+    return digest.hexdigest()[:12]
+
+
+def _tiny_path() -> Path:
+    out = cache_root() / "models" / TINY / _tiny_fingerprint(str(TINY_SEED).encode())
     return build_atomically(out, lambda tmp: tiny.build_tiny_model(tmp, seed=TINY_SEED))
+
+
+def _tiny_sft_path() -> Path:
+    shipped = [(tiny.WARM_START_DIR / name).read_bytes() for name in tiny.WARM_START_FILES]
+    out = cache_root() / "models" / TINY_SFT / _tiny_fingerprint(*shipped)
+    return build_atomically(out, tiny.build_tiny_warm_start)

@@ -52,16 +52,20 @@ def heldout_eval(model_path: str | Path, cfg: TrainConfig, out_dir: Path, proble
     return HeldoutEval(result.pass_at_k["Overall"]["pass@1"], per_problem_pass_rate(result.records), result.by_verdict)
 
 
-def sft_stage(cfg: TrainConfig, out: Path) -> Path:
-    """SFT into ``out`` unless a finished SFT model is there already."""
+def sft_stage(cfg: TrainConfig, out: Path) -> str | Path:
+    """The model RL starts from: ``model.name_or_path`` itself when ``sft.epochs`` is 0 (a
+    model that is trained already, e.g. the shipped ``tiny-sft``), else an SFT of it into
+    ``out`` (skipped when a finished SFT model is there already)."""
     from stepcoder.trainer.sft import run_sft  # lazy: torch stays out of --help
 
+    if cfg.sft.epochs == 0:
+        return cfg.model.name_or_path
     if not (out / PROMPT_FILE).exists():  # written last: its presence means the model is complete
         run_sft(cfg, out)
     return out
 
 
-def ppo_stage(cfg: TrainConfig, sft_model: Path, out: Path) -> Path:
+def ppo_stage(cfg: TrainConfig, sft_model: str | Path, out: Path) -> Path:
     """PPO from ``sft_model`` into ``out``; continues an interrupted run, skips a finished one."""
     from stepcoder.trainer.ppo import PPOTrainer  # lazy: torch stays out of --help
 
@@ -97,7 +101,8 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
         print(f"[demo] {name}: {times[name]:.0f} s", flush=True)
         return value
 
-    sft = stage("SFT warm start", lambda: sft_stage(cfg, out / "sft"))
+    warm = "SFT warm start" if cfg.sft.epochs else f"warm start {cfg.model.name_or_path} (no SFT: sft.epochs is 0)"
+    sft = stage(warm, lambda: sft_stage(cfg, out / "sft"))
     before = stage("held-out eval of the SFT model (BEFORE)", lambda: heldout_eval(sft, cfg, out / "eval-sft", heldout))
     policy = stage("StepCoder PPO", lambda: ppo_stage(cfg, sft, out / "ppo"))
     after = stage("held-out eval of the PPO model (AFTER)", lambda: heldout_eval(policy, cfg, out / "eval-ppo", heldout))

@@ -111,7 +111,7 @@ class SFTConfig:
     """Supervised fine-tuning on canonical solutions (the paper's SFT baseline: lr 2e-5,
     3 epochs, batch 64; also the tiny default's warm start)."""
 
-    epochs: float = field(default=3.0, metadata={"help": "passes over the training problems (fractions allowed)"})
+    epochs: float = field(default=3.0, metadata={"help": "passes over the demonstrations (fractions allowed); 0 = no SFT: the demo and the ablation start RL from model.name_or_path as it is (the tiny preset: the shipped warm start 'tiny-sft')"})
     lr: float = field(default=2e-5, metadata={"help": "AdamW learning rate (paper SFT baseline: 2e-5)"})
     batch_size: int = field(default=64, metadata={"help": "examples per optimizer step (per process), split into grad_accum micro-batches"})
     grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
@@ -124,6 +124,8 @@ class SFTConfig:
 
     def __post_init__(self) -> None:
         _check_choice("sft.scheduler", self.scheduler, SCHEDULERS)
-        _check_positive("sft", epochs=self.epochs, batch_size=self.batch_size, grad_accum=self.grad_accum, max_length=self.max_length)
+        _check_positive("sft", batch_size=self.batch_size, grad_accum=self.grad_accum, max_length=self.max_length)
+        if self.epochs < 0:
+            raise ValueError(f"sft.epochs={self.epochs}: must be >= 0 (0 = no SFT)")
         if self.batch_size % self.grad_accum:
             raise ValueError(f"sft.batch_size={self.batch_size} is not divisible by sft.grad_accum={self.grad_accum}")
