@@ -101,3 +101,13 @@ def test_sft_command_with_zero_epochs_is_a_clear_error(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "sft.epochs is 0: nothing to train" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluating_it_by_name_uses_the_prompt_it_was_trained_with(warm_dir, monkeypatch, tmp_path):
+    """`eval --model tiny-sft` (a packaged name, not a folder) reads the prompt settings the
+    warm start carries; the 'auto' default made 1,152 of 1,152 held-out programs compile errors."""
+    from stepcoder.eval.config import EvalConfig
+    from stepcoder.eval.generation import prompt_config
+
+    monkeypatch.setenv("STEPCODER_CACHE", str(tmp_path / "cache"))
+    assert prompt_config(EvalConfig(model="tiny-sft")).template == "plain"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stepcoder.eval.checkpoint import resolve_eval_model
 from stepcoder.eval.config import EvalConfig
 from stepcoder.problems.types import Problem
 from stepcoder.prompts import PromptConfig, batch_stops, load_prompt_config, make_prompt
@@ -59,7 +60,8 @@ def prompt_config(cfg: EvalConfig) -> PromptConfig:
     once per evaluation."""
     if cfg.prompt_template is not None:
         return PromptConfig(template=cfg.prompt_template)
-    carried = load_prompt_config(cfg.model) if Path(cfg.model).is_dir() else None
+    folder = resolve_eval_model(cfg.model)  # a packaged name ('tiny-sft') carries its prompt too
+    carried = load_prompt_config(folder) if Path(folder).is_dir() else None
     return carried or PromptConfig()
 
 

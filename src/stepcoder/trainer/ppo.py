@@ -19,7 +19,7 @@ import torch
 
 from stepcoder.config import save_yaml
 from stepcoder.curriculum import Curriculum
-from stepcoder.models import ReferencePolicy, load_critic, load_policy, load_tokenizer
+from stepcoder.models import ReferencePolicy, load_critic, load_policy, load_tokenizer, resolve_model_path
 from stepcoder.plumbing.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from stepcoder.plumbing.distributed import gather_objects, make_accelerator, shard, unwrap
 from stepcoder.plumbing.metrics_logger import MetricsLogger
@@ -67,7 +67,7 @@ class PPOTrainer:
 
     def __init__(self, cfg: TrainConfig, accelerator=None):
         # a model trained here carries its prompt settings: keep them unless the config sets others
-        cfg = dataclasses.replace(cfg, prompt=prompt_config_for(cfg.prompt, cfg.model.name_or_path))
+        cfg = dataclasses.replace(cfg, prompt=prompt_config_for(cfg.prompt, resolve_model_path(cfg.model.name_or_path)))
         self.cfg = cfg
         self.acc = accelerator or make_accelerator(cfg.training.cpu, cfg.training.mixed_precision)
         self.run_dir = Path(cfg.training.output_dir)
