@@ -50,6 +50,8 @@ MODES = {
     "no-cccs": ({"curriculum": {"start_stage": 0}}, 1),
     "no-fgo": ({"fgo": {"enabled": False}}, 1),
     "group": ({"ppo": {"advantage": "group", "whiten_advantages": False}}, 1),
+    # PPO-ptx (a supervised loss on demonstrations) with dynamic sampling (2x the problems)
+    "ptx-oversample": ({"ppo": {"ptx_coef": 0.5, "ptx_batch_size": 3, "oversample": 2}}, 1),
 }
 
 
@@ -69,7 +71,9 @@ def test_ppo_modes_run_log_and_checkpoint(tmp_path, mode):
         assert math.isfinite(m["policy/loss"]) and math.isfinite(m.get("value/loss", 0.0))
         verdicts = sum(m[f"verdict/{v}"] for v in ("PASS", "WRONG_ANSWER", "RUNTIME_ERROR", "TIMEOUT",
                                                     "MEMORY_LIMIT", "COMPILE_ERROR"))
-        assert verdicts == 2 * 2  # problems_per_step x n
+        assert verdicts == 2 * 2 * trainer.cfg.ppo.oversample  # problems_per_step x n x oversample
+        assert ("policy/ptx_loss" in m) == (trainer.cfg.ppo.ptx_coef > 0)
+        assert m["groups/trained_mixed_frac"] in (0.0, 0.5, 1.0)  # of the 2 trained problems
     if mode in ("no-fgo",):
         assert all(m["fgo/masked_fraction"] == 0.0 for m in metrics)
     samples = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]

@@ -176,3 +176,37 @@ def test_update_raises_the_likelihood_of_rewarded_completions_and_lowers_the_res
     change = ((new - old) * batch.loss_mask).sum(-1)
     assert change[sign[:, 0] > 0].sum() > 0 > change[sign[:, 0] < 0].sum(), change
     assert (change * sign[:, 0] > 0).sum() >= 6, change  # most rows individually too
+
+
+def test_ptx_adds_its_coefficient_times_the_supervised_gradient():
+    """PPO-ptx: with ``ptx_coef`` c, a policy step's gradient is the PPO gradient plus c times
+    the gradient of the supervised loss, in the same optimizer step (one per minibatch)."""
+    batch = make_batch()
+    demo = torch.tensor([[1, 4, 2, 7, 3]])
+
+    def nll(model) -> torch.Tensor:
+        return -toy_logprobs(model, demo, None, None).mean()
+
+    def gradient(coef: float, with_ptx: bool) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        policy = ToyLM()
+        settings = UpdateSettings(epochs=1, minibatch_size=len(batch), grad_accum=2, clip_range=0.2,
+                                  value_clip_range=0.2, max_grad_norm=0.0, ptx_coef=coef)
+        grads: list[torch.Tensor] = []
+        opt = learner(policy, toy_logprobs)
+        opt.optimizer.step = lambda: grads.extend(p.grad.clone() for p in policy.parameters())
+        calls = []
+        ptx = (lambda: calls.append(1) or nll(policy)) if with_ptx else None
+        metrics = run_update(batch, settings, opt, None, torch.Generator().manual_seed(1), ptx=ptx)
+        assert len(calls) == (1 if with_ptx and coef > 0 else 0)  # one demonstration batch per optimizer step
+        assert ("policy/ptx_loss" in metrics) == bool(calls)
+        return grads
+
+    torch.manual_seed(0)
+    reference = ToyLM()
+    nll(reference).backward()
+    supervised = [p.grad for p in reference.parameters()]
+    plain = gradient(0.0, with_ptx=True)
+    assert all(torch.equal(a, b) for a, b in zip(plain, gradient(0.5, with_ptx=False)))  # no demonstrations: PPO only
+    for mixed, rl, sup in zip(gradient(0.5, with_ptx=True), plain, supervised, strict=True):
+        torch.testing.assert_close(mixed, rl + 0.5 * sup)

@@ -31,9 +31,10 @@ from stepcoder.trainer.advantages import with_advantages
 from stepcoder.trainer.config import TrainConfig
 from stepcoder.trainer.experience import execute, sample_rollouts, score, select_groups, to_batch
 from stepcoder.trainer.forward import critic_forward, fill_forward_passes, policy_logprobs
-from stepcoder.trainer.problems import load_train_problems
+from stepcoder.trainer.examples import sft_examples
+from stepcoder.trainer.problems import load_sft_problems, load_train_problems
 from stepcoder.trainer.schedule import make_scheduler
-from stepcoder.trainer.sft import save_pretrained
+from stepcoder.trainer.sft import save_pretrained, sft_loss
 from stepcoder.trainer.step_metrics import (
     curriculum_metrics,
     mean_over_processes,
@@ -88,6 +89,9 @@ class PPOTrainer:
             self.critic = self._learner(critic, cfg.ppo.critic_lr, critic_forward, params)
         if self.reference is not None:
             self.reference.to(self.acc.device)
+        # PPO-ptx: the demonstrations SFT learned from (ppo.ptx_coef > 0)
+        self.demos = sft_examples(load_sft_problems(cfg.data), self.tokenizer, cfg.prompt, cfg.sft.max_length) \
+            if cfg.ppo.ptx_coef > 0 else []
         self.start_step = 0
 
     def _learner(self, model, lr: float, forward, params=None) -> Learner:
@@ -170,7 +174,7 @@ class PPOTrainer:
         with timer("update"):
             update_metrics = run_update(batch, self._update_settings(), self.policy, self.critic,
                                         torch_generator(derived_seed(cfg.training.seed, step, "shuffle", self.acc.process_index)),
-                                        self.acc)
+                                        self.acc, self._ptx_loss(step))
         with timer("curriculum"):
             # every sampled rollout is evidence for the curriculum and the metrics, trained on or not
             records = [r for part in gather_objects([rollout_record(r) for r in rollouts], self.acc) for r in part]
@@ -192,13 +196,28 @@ class PPOTrainer:
         rank, world = self.acc.process_index, self.acc.num_processes
         return shard([self.problems[i] for i in picked], rank, world), len(shard(list(range(k)), rank, world))
 
+    def _ptx_loss(self, step: int):
+        """The PPO-ptx loss of the step's updates: each call draws ``ppo.ptx_batch_size``
+        demonstrations (a draw that depends only on seed, step and process) and returns their
+        token-mean NLL under the policy; None without ``ppo.ptx_coef``."""
+        if not self.demos:
+            return None
+        rng = random.Random(derived_seed(self.cfg.training.seed, step, "ptx", self.acc.process_index))
+        size = min(self.cfg.ppo.ptx_batch_size, len(self.demos))
+
+        def loss() -> torch.Tensor:
+            batch = rng.sample(self.demos, size)
+            return sft_loss(self.policy.model, batch, self.tokenizer.pad_token_id, self.acc.device)[0]
+
+        return loss
+
     def _update_settings(self) -> UpdateSettings:
         ppo = self.cfg.ppo
         return UpdateSettings(epochs=ppo.ppo_epochs, minibatch_size=ppo.minibatch_size, grad_accum=ppo.grad_accum,
                               clip_range=ppo.clip_range, value_clip_range=ppo.value_clip_range,
                               max_grad_norm=ppo.max_grad_norm,
                               kl_loss_beta=ppo.kl_beta if ppo.advantage == "group" else 0.0,
-                              critic_uses_fgo=ppo.update_critic_with_fgo)
+                              critic_uses_fgo=ppo.update_critic_with_fgo, ptx_coef=ppo.ptx_coef)
 
     def _step_metrics(self, step, records, forward_metrics, advantage_metrics, update_metrics, timer) -> dict[str, float]:
         per_process = mean_over_processes(gather_objects({**forward_metrics, **advantage_metrics, **update_metrics}, self.acc))

@@ -46,6 +46,8 @@ class PPOConfig:
     scheduler: str = field(default="constant", metadata={"help": "learning-rate schedule after warmup: constant, linear or cosine (decays to 0 at training.steps)"})
     warmup_steps: int = field(default=0, metadata={"help": "training steps of linear learning-rate warmup"})
     update_critic_with_fgo: bool = field(default=False, metadata={"help": "also apply the FGO mask to the value loss (the paper masks only the policy loss)"})
+    ptx_coef: float = field(default=0.0, metadata={"help": "weight of a supervised loss on the SFT demonstrations (data.sft_path) added to every policy update (ours, after InstructGPT's PPO-ptx): the families a step does not sample keep their behaviour; 0 = the paper (pure RL)"})
+    ptx_batch_size: int = field(default=16, metadata={"help": "demonstrations per optimizer step for the ptx loss (per process)"})
     oversample: int = field(default=1, metadata={"help": "dynamic sampling (ours, after DAPO): sample this many times training.problems_per_step problems a step and train on problems_per_step of them, those whose rollouts got different rewards first (a group that agrees has nothing to contrast); 1 = the paper (every sampled problem is trained on)"})
 
     def whiten(self) -> bool:
@@ -56,7 +58,9 @@ class PPOConfig:
         _check_choice("ppo.advantage", self.advantage, ADVANTAGES)
         _check_choice("ppo.scheduler", self.scheduler, SCHEDULERS)
         _check_positive("ppo", ppo_epochs=self.ppo_epochs, minibatch_size=self.minibatch_size, grad_accum=self.grad_accum,
-                        oversample=self.oversample)
+                        oversample=self.oversample, ptx_batch_size=self.ptx_batch_size)
+        if self.ptx_coef < 0:
+            raise ValueError(f"ppo.ptx_coef={self.ptx_coef}: must be >= 0")
         if self.minibatch_size % self.grad_accum:
             raise ValueError(f"ppo.minibatch_size={self.minibatch_size} is not divisible by ppo.grad_accum={self.grad_accum}: "
                              "each micro-batch must hold the same number of rollouts")

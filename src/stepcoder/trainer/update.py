@@ -35,6 +35,7 @@ class UpdateSettings:
     max_grad_norm: float
     kl_loss_beta: float = 0.0  # > 0 only in critic-free group mode (GRPO's KL term)
     critic_uses_fgo: bool = False
+    ptx_coef: float = 0.0  # weight of the supervised loss on demonstrations (PPO-ptx)
 
 
 @dataclass
@@ -69,9 +70,15 @@ def _trim(batch: RolloutBatch) -> RolloutBatch:
     return RolloutBatch(**changes)
 
 
+# () -> token-mean NLL of a fresh batch of demonstrations under the policy (PPO-ptx)
+PtxLoss = Callable[[], Tensor]
+
+
 def run_update(batch: RolloutBatch, settings: UpdateSettings, policy: Learner, critic: Learner | None,
-               generator: torch.Generator, accelerator=None) -> dict[str, float]:
-    """PPO epochs over ``batch``; returns metrics averaged over the optimizer steps."""
+               generator: torch.Generator, accelerator=None, ptx: PtxLoss | None = None) -> dict[str, float]:
+    """PPO epochs over ``batch``; returns metrics averaged over the optimizer steps. With
+    ``ptx`` and ``settings.ptx_coef`` > 0 every policy step also descends ``ptx_coef`` times
+    the supervised loss ``ptx()`` of a batch of demonstrations (InstructGPT's PPO-ptx)."""
     sums: dict[str, float] = {}
     n_steps = 0
     learners = [policy] + ([critic] if critic is not None else [])
@@ -80,7 +87,7 @@ def run_update(batch: RolloutBatch, settings: UpdateSettings, policy: Learner, c
     try:
         for _ in range(settings.epochs):
             for minibatch in batch.minibatches(settings.minibatch_size, generator):
-                for key, value in _minibatch_step(minibatch, settings, policy, critic, accelerator).items():
+                for key, value in _minibatch_step(minibatch, settings, policy, critic, accelerator, ptx).items():
                     sums[key] = sums.get(key, 0.0) + value
                 n_steps += 1
     finally:
@@ -93,7 +100,7 @@ def run_update(batch: RolloutBatch, settings: UpdateSettings, policy: Learner, c
 
 
 def _minibatch_step(minibatch: RolloutBatch, settings: UpdateSettings, policy: Learner,
-                    critic: Learner | None, accelerator) -> dict[str, float]:
+                    critic: Learner | None, accelerator, ptx: PtxLoss | None = None) -> dict[str, float]:
     def value_mask(batch: RolloutBatch) -> Tensor:
         return batch.loss_mask if settings.critic_uses_fgo else batch.action_mask
 
@@ -130,8 +137,17 @@ def _minibatch_step(minibatch: RolloutBatch, settings: UpdateSettings, policy: L
         add("value/clip_frac", vm["clip_frac"], v_weight)
         return vloss * v_weight
 
+    def ptx_micro() -> Tensor:
+        loss = ptx()
+        add("policy/ptx_loss", loss.detach(), 1.0)
+        return settings.ptx_coef * loss
+
     micros = split_micro(minibatch, settings.grad_accum)
-    accumulate(policy.model, micros, policy_micro, accelerator)
+    if ptx is not None and settings.ptx_coef > 0:
+        # one more micro-batch of the same optimizer step: DDP still all-reduces once, on it
+        accumulate(policy.model, [*micros, None], lambda m: ptx_micro() if m is None else policy_micro(m), accelerator)
+    else:
+        accumulate(policy.model, micros, policy_micro, accelerator)
     if critic is not None:
         accumulate(critic.model, micros, critic_micro, accelerator)
     metrics["policy/grad_norm"] = clip_and_step(policy.model, policy.optimizer, settings.max_grad_norm, accelerator)
