@@ -53,29 +53,31 @@ def test_user_error_exits_2_without_traceback(tmp_path):
 
 
 def test_demo_prints_the_paired_gain_and_resumes(tmp_path):
-    """The main job end to end with tiny sizes: the headline lines, the report, and --resume
-    that finds every stage done and redoes none."""
+    """The main job end to end with tiny sizes, as `make demo` runs it (RL from the shipped
+    warm start, no SFT): the headline lines, the report, and --resume that finds every stage
+    done and redoes none."""
     import re
 
     out = tmp_path / "demo"
-    small = [*TINY, "--output-dir", str(out), "--sft.epochs", "1", "--sft.batch_size", "8", "--training.steps", "1",
-             "--data.max_heldout_problems", "6"]
+    small = [*TINY, "--output-dir", str(out), "--training.steps", "1", "--data.max_heldout_problems", "6"]
     text = stepcoder("demo", *small, timeout=900).stdout
+    assert "warm start tiny-sft (no SFT" in text and not (out / "sft").exists()
     assert "held-out problems: 6" in text
     assert re.search(r"held-out pass@1: \d\.\d{3} -> \d\.\d{3} \([+-]\d+\.\d, 95% CI \[-?\d+\.\d, -?\d+\.\d\]\)", text)
     assert "out-of-family pass@1" in text
     assert (out / "report.md").exists() and (out / "ppo" / "report.md").exists()
-    sft_weights = (out / "sft" / "model.safetensors").stat().st_mtime_ns
+    policy = (out / "ppo" / "policy" / "model.safetensors").stat().st_mtime_ns
     assert "held-out problems: 6" in stepcoder("demo", *small, "--resume", timeout=900).stdout
-    assert (out / "sft" / "model.safetensors").stat().st_mtime_ns == sft_weights  # nothing redone
+    assert (out / "ppo" / "policy" / "model.safetensors").stat().st_mtime_ns == policy  # nothing redone
 
 
 def test_ablate_writes_the_results_page_and_resumes(tmp_path):
     """`stepcoder ablate` end to end with tiny sizes (two variants, two seeds): the results page
     with its plot, and --resume that redoes nothing."""
     out, page = tmp_path / "ablation", tmp_path / "docs" / "results.md"
-    small = [*TINY, "--output-dir", str(out), "--sft.epochs", "1", "--sft.batch_size", "8", "--training.steps", "1",
-             "--data.max_heldout_problems", "4", "--seeds", "0", "1", "--variants", "sft", "stepcoder",
+    # from scratch: SFT of the random-init tiny model per seed, then RL
+    small = [*TINY, "--output-dir", str(out), "--model.name_or_path", "tiny", "--sft.epochs", "1", "--sft.batch_size", "8",
+             "--training.steps", "1", "--data.max_heldout_problems", "4", "--seeds", "0", "1", "--variants", "sft", "stepcoder",
              "--results", str(page)]
     stepcoder("ablate", *small, timeout=900)
     text = page.read_text()

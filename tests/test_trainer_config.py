@@ -65,7 +65,7 @@ def test_command_line_flags_override_the_preset():
     assert cfg.ppo.policy_lr == 3e-4
     assert cfg.curriculum.start_stage == 0 and cfg.fgo.enabled is False
     assert cfg.training.output_dir == "somewhere"
-    assert cfg.model.name_or_path == "tiny"  # from the preset
+    assert cfg.model.name_or_path == "tiny-sft"  # from the preset
 
 
 def _flat(cfg) -> dict:
