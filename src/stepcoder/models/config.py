@@ -12,7 +12,7 @@ class ModelConfig:
     """Which checkpoint to train and how to wrap it (LoRA, checkpointing, critic)."""
 
     name_or_path: str = field(default="tiny", metadata={
-        "help": "'tiny' (built offline), 'gemma-3-270m' (packaged weights, extra [gemma]), "
+        "help": "'tiny' (random init, built offline), 'tiny-sft' (the shipped tiny warm start), 'gemma-3-270m' (packaged weights, extra [gemma]), "
                 "a local Hugging Face folder, or a hub id when online"})
     dtype: str = field(default="float32", metadata={
         "help": "weight dtype: float32, bfloat16 or auto (the checkpoint's own)"})
