@@ -31,13 +31,13 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = resolve_train_config(args)
+    # every input is checked before the output folder is touched
+    check_output_dir(args.output_dir, overwrite=args.overwrite)
+    check_training_inputs(cfg, sft=True, rl=False)
     if cfg.sft.epochs == 0:
         raise ValueError(f"sft.epochs is 0: nothing to train (a preset that starts RL from a trained model, "
                          f"here {cfg.model.name_or_path!r}, sets it so); pass --sft.epochs N, or --config tiny-warm-start "
                          "for the recipe of the shipped tiny warm start")
-    # every input is checked before the output folder is touched
-    check_output_dir(args.output_dir, overwrite=args.overwrite)
-    check_training_inputs(cfg, sft=True, rl=False)
     empty_for_overwrite(args.output_dir, args.overwrite)
     with restore_on_failure(args.output_dir):
         metrics = run_sft(cfg, args.output_dir)
