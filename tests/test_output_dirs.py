@@ -169,7 +169,7 @@ def test_sft_failing_mid_start_leaves_no_folder(tmp_path, capsys):
     """SFT fails after it created its folder and metrics file (a batch larger than the data):
     the folder is removed again, so the corrected command is not refused."""
     out = tmp_path / "sft"
-    rc = main(["sft", *TINY_TRAIN, "--sft.batch_size", "64", "--output-dir", str(out)])
+    rc = main(["sft", *TINY_TRAIN, "--sft.epochs", "1", "--sft.batch_size", "64", "--output-dir", str(out)])
     assert rc == 2 and "cannot fill one batch" in capsys.readouterr().err
     assert not out.exists()
 
