@@ -90,14 +90,28 @@ def select_groups(rollouts: list[Rollout], keep: int) -> list[Rollout]:
     (its group-relative advantage is 0; under GAE only the critic's error moves it), so the
     update goes where the rollouts disagree. Always ``keep`` groups when there are that many,
     so every process trains on a batch of the same size."""
+    groups = _groups(rollouts)
+    picked = sorted(groups, key=lambda g: not _has_contrast(g))[:keep]  # stable: draw order within each kind
+    picked.sort(key=lambda g: g[0].group)  # draw order: the batch does not depend on the split
+    return [dataclasses.replace(r, group=new) for new, g in enumerate(picked) for r in g]
+
+
+def mixed_fraction(rollouts: list[Rollout]) -> float:
+    """Share of the problems among ``rollouts`` whose rollouts got different rewards."""
+    groups = _groups(rollouts)
+    return sum(map(_has_contrast, groups)) / max(len(groups), 1)
+
+
+def _groups(rollouts: list[Rollout]) -> list[list[Rollout]]:
+    """The rollouts of each problem (group), in draw order."""
     groups: dict[int, list[Rollout]] = {}
     for r in rollouts:
         groups.setdefault(r.group, []).append(r)
-    mixed = [g for g in groups.values() if len({r.reward for r in g}) > 1]
-    uniform = [g for g in groups.values() if len({r.reward for r in g}) <= 1]
-    picked = (mixed + uniform)[:keep]
-    picked.sort(key=lambda g: g[0].group)  # draw order: the batch does not depend on the split
-    return [dataclasses.replace(r, group=new) for new, g in enumerate(picked) for r in g]
+    return list(groups.values())
+
+
+def _has_contrast(group: list[Rollout]) -> bool:
+    return len({r.reward for r in group}) > 1
 
 
 def to_batch(rollouts: list[Rollout], pad_id: int) -> RolloutBatch:

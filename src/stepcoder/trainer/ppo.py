@@ -29,7 +29,7 @@ from stepcoder.prompts import prompt_config_for, save_prompt_config
 from stepcoder.sandbox import Sandbox
 from stepcoder.trainer.advantages import with_advantages
 from stepcoder.trainer.config import TrainConfig
-from stepcoder.trainer.experience import execute, sample_rollouts, score, select_groups, to_batch
+from stepcoder.trainer.experience import execute, mixed_fraction, sample_rollouts, score, select_groups, to_batch
 from stepcoder.trainer.forward import critic_forward, fill_forward_passes, policy_logprobs
 from stepcoder.trainer.examples import sft_examples
 from stepcoder.trainer.problems import load_sft_problems, load_train_problems
@@ -55,21 +55,10 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
                               "or choose another --output-dir")
 
 
-def _mixed_fraction(rollouts) -> float:
-    """Share of the trained problems whose rollouts got different rewards."""
-    groups: dict[int, set[float]] = {}
-    for r in rollouts:
-        groups.setdefault(r.group, set()).add(r.reward)
-    return sum(len(g) > 1 for g in groups.values()) / max(len(groups), 1)
-
-
 class PPOTrainer:
     """Owns the models, optimizers, curriculum and run directory of one PPO run."""
 
     def __init__(self, cfg: TrainConfig, accelerator=None):
-        # a model trained here carries its prompt settings: keep them unless the config sets others
-        cfg = dataclasses.replace(cfg, prompt=prompt_config_for(cfg.prompt, resolve_model_path(cfg.model.name_or_path)))
-        self.cfg = cfg
         self.acc = accelerator or make_accelerator(cfg.training.cpu, cfg.training.mixed_precision)
         self.run_dir = Path(cfg.training.output_dir)
         seed_everything(derived_seed(cfg.training.seed, 0, "init"))
@@ -78,6 +67,10 @@ class PPOTrainer:
         with self.acc.main_process_first():  # one process builds a cached model (e.g. "tiny")
             self.tokenizer = load_tokenizer(cfg.model)
             policy = load_policy(cfg.model)
+            # a model trained here (or shipped: 'tiny-sft') carries its prompt settings: keep
+            # them unless the config sets others
+            cfg = dataclasses.replace(cfg, prompt=prompt_config_for(cfg.prompt, resolve_model_path(cfg.model.name_or_path)))
+        self.cfg = cfg
         # the reference is the policy before RL: built before any checkpoint is loaded
         self.reference = ReferencePolicy(policy) if cfg.ppo.kl_beta > 0 else None
         critic = load_critic(cfg.model, policy) if cfg.ppo.advantage == "gae" else None
@@ -178,7 +171,7 @@ class PPOTrainer:
         with timer("curriculum"):
             # every sampled rollout is evidence for the curriculum and the metrics, trained on or not
             records = [r for part in gather_objects([rollout_record(r) for r in rollouts], self.acc) for r in part]
-            advantage_metrics["groups/trained_mixed_frac"] = _mixed_fraction(trained)
+            advantage_metrics["groups/trained_mixed_frac"] = mixed_fraction(trained)
             for record in records:  # every process applies every update, in the same order
                 self.curriculum.update(record["problem_id"], record["verdict"] == "PASS")
         return self._step_metrics(step, records, forward_metrics, advantage_metrics, update_metrics, timer), \
