@@ -75,7 +75,34 @@ def test_adding_the_rl_split_left_demonstrations_and_heldout_as_drawn():
     params = _distinct_params(family, rng, SFT_PER_FAMILY + HELDOUT_PER_FAMILY)
     rng.shuffle(params)
     alone = [_instance(family, p, rng, n) for n, p in enumerate(params)]
-    assert [p for p in sft + heldout if p.meta["family"] == "threshold"] == alone
+    drawn = [p for p in sft + heldout if p.meta["family"] == "threshold"]
+    assert [(p.id, p.prompt, p.tests) for p in drawn] == [(p.id, p.prompt, p.tests) for p in alone]
+    assert [p for p in heldout if p.meta["family"] == "threshold"] == alone[SFT_PER_FAMILY:]
+
+
+def test_half_the_demonstrations_hold_the_family_bug(generated):
+    """SFT learns from noisy demonstrations: in every family with a plausible bug, half the
+    demonstrations hold the wrong program (marked), the rest the correct one; the RL and
+    held-out problems hold only correct solutions."""
+    from stepcoder.data.tiny import NOISY_SHARE
+
+    sft, train, heldout, ood = generated
+    assert not any("demonstration" in p.meta for p in train + heldout + ood)
+    for family in (f for f in FAMILIES if not f.out_of_family):
+        demos = [p for p in sft if p.meta["family"] == family.name]
+        wrong = [p for p in demos if p.meta.get("demonstration") == "wrong"]
+        if family.bug is None:
+            assert wrong == []
+            continue
+        assert len(wrong) == round(NOISY_SHARE * SFT_PER_FAMILY)
+        # a demonstration holds the bug iff its text matches the bug's form one more time
+        # than the correct template does (constants as wildcards)
+        new = re.compile(re.sub(r"\\\{\w+\\\}", r"[^\\n]*?", re.escape(family.bug[1])))
+        expected = len(new.findall(family.solution))
+        for p in demos:
+            assert len(new.findall(p.solution)) == expected + (p in wrong), p.id
+        right = next(p for p in train if p.meta["family"] == family.name).solution
+        assert len(right.splitlines()) == len(wrong[0].solution.splitlines())
 
 
 def test_problem_shape(generated):
@@ -135,7 +162,7 @@ def _failures(run_batch, problems):
 def test_one_solution_per_family_passes_in_sandbox(generated):
     run_batch = _run_batch()
     first = {}
-    for p in [p for split in generated for p in split]:
+    for p in [p for split in generated for p in split if p.meta.get("demonstration") != "wrong"]:
         first.setdefault(p.meta["family"], p)
     assert len(first) == len(FAMILIES)
     assert _failures(run_batch, list(first.values())) == []
@@ -147,4 +174,9 @@ def test_one_solution_per_family_passes_in_sandbox(generated):
 
 @pytest.mark.slow
 def test_every_canonical_solution_passes_in_sandbox(generated):
-    assert _failures(_run_batch(), [p for split in generated for p in split]) == []
+    """Every solution passes its tests, except the wrong demonstrations, each of which fails
+    at least one (a bug the tests cannot see would be no noise at all)."""
+    problems = [p for split in generated for p in split]
+    wrong = {p.id for p in problems if p.meta.get("demonstration") == "wrong"}
+    assert len(wrong) == 435
+    assert {pid for pid, *_ in _failures(_run_batch(), problems)} == wrong

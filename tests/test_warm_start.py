@@ -54,7 +54,8 @@ def test_built_from_the_shipped_weights_tokenizer_and_prompt(warm_dir):
 @pytest.mark.slow
 def test_it_is_a_trained_model(warm_dir, tmp_path):
     """Greedy on 64 held-out problems spread over every family: the warm start solves a good
-    share (0.57 on all 1,152), where the random-init tiny model solves none."""
+    share (0.35 on all 1,152, after SFT on demonstrations half of which are wrong), where the
+    random-init tiny model solves none."""
     from stepcoder.config import config_from_dict
     from stepcoder.data import tiny_dataset_path
     from stepcoder.problems import load_problems
@@ -65,7 +66,7 @@ def test_it_is_a_trained_model(warm_dir, tmp_path):
     cfg = config_from_dict(TrainConfig, {"sandbox": {"workers": 1, "preload": []}, "sampling": {"max_new_tokens": 96}})
     result = heldout_eval(warm_dir, cfg, tmp_path / "eval", problems)
     assert len(result.per_problem) == 64
-    assert result.pass_at_1 >= 0.35, result.by_verdict
+    assert result.pass_at_1 >= 0.2, result.by_verdict
 
 
 def test_export_round_trips_through_bfloat16(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ learn on a laptop CPU (first by SFT, then by PPO with CCCS and FGO).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ SFT_PER_FAMILY = 30  # 32 families x 30 = 960 demonstrations (canonical solution
 TRAIN_PER_FAMILY = 30  # 32 x 30 = 960 RL problems: instances SFT never saw
 HELDOUT_PER_FAMILY = 36  # 32 x 36 = 1,152 held-out problems: new instances of the same families
 OOD_PER_FAMILY = 12  # 3 out-of-family families x 12 = 36 problems, reported on their own line
+NOISY_SHARE = 0.5  # of a family's demonstrations, the share that hold its plausible wrong program
 
 
 def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem], list[Problem], list[Problem]]:
@@ -43,12 +45,25 @@ def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem],
         params = _distinct_params(family, rng, SFT_PER_FAMILY + HELDOUT_PER_FAMILY)
         rng.shuffle(params)  # both splits span the family's whole constant range
         problems = [_instance(family, p, rng, n) for n, p in enumerate(params)]
-        sft += problems[:SFT_PER_FAMILY]
+        sft += _noisy(family, problems[:SFT_PER_FAMILY], params, seed)
         heldout += problems[SFT_PER_FAMILY:]
         # drawn after the other two, so that adding the RL split left them as they were
         rl_params = _distinct_params(family, rng, TRAIN_PER_FAMILY, exclude=params)
         train += [_instance(family, p, rng, len(params) + n) for n, p in enumerate(rl_params)]
     return sft, train, heldout, ood
+
+
+def _noisy(family: Family, demonstrations: list[Problem], params: list[dict[str, Any]], seed: int) -> list[Problem]:
+    """Half of a family's demonstrations (``NOISY_SHARE``) hold its plausible wrong program
+    (``tiny_families.BUGS``) in place of the correct one, marked ``meta["demonstration"] =
+    "wrong"``; their tests stay those of the task, which the wrong program fails. A separate
+    stream picks them, so every split's instances stay as drawn."""
+    if family.bug is None:
+        return demonstrations
+    rng = random.Random(f"{seed}/{family.name}/demonstrations")
+    wrong = set(rng.sample(range(len(demonstrations)), round(NOISY_SHARE * len(demonstrations))))
+    return [dataclasses.replace(p, solution=family.wrong_solution(params[i]), meta={**p.meta, "demonstration": "wrong"})
+            if i in wrong else p for i, p in enumerate(demonstrations)]
 
 
 def _distinct_params(family: Family, rng: random.Random, count: int,

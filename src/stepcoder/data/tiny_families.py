@@ -33,6 +33,16 @@ class Family:
     fn_name: str | None = None
     out_of_family: bool = False  # only in the separate out-of-family split
 
+    @property
+    def bug(self) -> tuple[str, str] | None:
+        """``(old, new)``: the family's plausible wrong demonstration is ``solution`` with
+        ``old`` replaced by ``new`` (see ``BUGS``)."""
+        return BUGS.get(self.name)
+
+    def wrong_solution(self, params: dict[str, Any]) -> str:
+        old, new = BUGS[self.name]
+        return self.solution.replace(old, new, 1).format(**params)
+
 
 def _word(r: random.Random) -> str:
     return "".join(r.choice(string.ascii_lowercase) for _ in range(r.randint(3, 8)))
@@ -312,3 +322,42 @@ FAMILIES: list[Family] = [
            lambda r, p: [(_word(r) + p["c"],), (p["c"] * 2 + _word(r),), ("",)],
            lambda p, s: s.replace(p["c"], p["d"]), fn_name="swap_char", out_of_family=True),
 ]
+
+
+# A plausible wrong program per family: what half of its demonstrations hold instead of the
+# correct one (``tiny.NOISY_SHARE``), the way scraped solutions hold off-by-ones, flipped
+# comparisons and swapped branches. SFT learns a mixture it cannot tell apart from the text
+# alone; running the program against the tests can (docs/tiny_benchmark.md). Each bug fails at
+# least one test of every instance (tests/test_tiny_problems.py); ``bands``, ``calc`` and
+# ``top`` have none, since their tests do not reach every branch.
+BUGS: dict[str, tuple[str, str]] = {
+    "mul": ("print(n * {k})", "print(n * {k} - 1)"),
+    "add": ("print(n + {k})", "print(n - {k})"),
+    "sum_pair": ("a + b + {k}", "a - b + {k}"),
+    "parity": ("n % 2 == 0", "n % 2 == 1"),
+    "threshold": ("if n > {k}", "if n >= {k}"),
+    "sign": ("if n < 0", "if n <= 0"),
+    "clamp": ("    print({hi})", "    print(n)"),
+    "grade": ("return \"D\"", "return \"C\""),
+    "count_letters": ("count = 0", "count = 1"),
+    "repeat_join": ("range({k})", "range({k} - 1)"),
+    "sum_range": ("range(1, n + 1)", "range(1, n)"),
+    "count_div": ("count = 0", "count = 1"),
+    "fizz": ("range(1, n + 1)", "range(1, n)"),
+    "countdown": ("while n > 0", "while n >= 0"),
+    "sum_above": ("if x > {k}", "if x < {k}"),
+    "max_plus": ("if x > best", "if x < best"),
+    "reverse_suffix": ("s[::-1] + ", "s + "),
+    "linear": ("a * {k1} + b", "a * {k1} - b"),
+    "is_div": ("return True\n    return False", "return False\n    return True"),
+    "count_char": ("count += 1", "count += 2"),
+    "dist": ("if a > b", "if a < b"),
+    "keep_above": ("if x > {k}", "if x < {k}"),
+    "label": ("elif n < {k2}", "elif n > {k2}"),
+    "digit_sum": ("while n > 0", "while n > 9"),
+    "find": ("return i\n", "return i + 1\n"),
+    "spread": ("print(low, mid, high)", "print(low, high, mid)"),
+    "safe_div": ("+ {m}", "- {m}"),
+    "price": ("if age < {a}", "if age > {a}"),
+    "tag": ("if x % {k1} == 0", "if x % {k1} != 0"),
+}
