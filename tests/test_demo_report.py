@@ -22,3 +22,23 @@ def test_demo_report_holds_the_figures_and_only_existing_plots(tmp_path):
     assert "Out-of-family problems" in text and "1 problems" in text
     assert "ppo/plots/reward_pass.png" in text
     assert "curriculum.png" not in text  # absent plots are not linked
+
+
+def test_demo_report_shows_where_the_gain_comes_from(tmp_path):
+    """Per family (tiny) or difficulty (other data): the held-out rates before and after, as a
+    plot and a table sorted by change."""
+    from stepcoder.problems.types import Problem
+    from stepcoder.trainer.demo import group_rates
+
+    problems = [Problem(id=i, prompt="", solution=None, tests=[], difficulty="introductory", meta=meta)
+                for i, meta in (("a", {"family": "mul"}), ("b", {"family": "mul"}), ("c", {"family": "sign"}), ("d", {}))]
+    before = HeldoutEval(0.25, {"a": 0.0, "b": 0.0, "c": 1.0, "d": 0.0}, {})
+    after = HeldoutEval(0.5, {"a": 1.0, "b": 0.0, "c": 0.0, "d": 1.0}, {})
+    groups = group_rates(problems, before.per_problem, after.per_problem)
+    assert groups == {"mul": (0.0, 0.5, 2), "sign": (1.0, 0.0, 1), "introductory": (0.0, 1.0, 1)}
+    gain = paired_bootstrap(before.per_problem, after.per_problem, n_boot=200)
+    text = write_demo_report(tmp_path, gain, None, {}, before, after, groups).read_text()
+    assert (tmp_path / "plots" / "heldout_by_group.png").stat().st_size > 1000
+    rows = [line for line in text.splitlines() if line.startswith(("| mul", "| sign", "| introductory"))]
+    assert rows == ["| introductory | 1 | 0.00 | 1.00 | +100.0 |", "| mul | 2 | 0.00 | 0.50 | +50.0 |",
+                    "| sign | 1 | 1.00 | 0.00 | -100.0 |"]

@@ -226,6 +226,25 @@ def plot_runs_overlay(runs: dict[str, Metrics], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_before_after(groups: dict[str, tuple[float, float, int]], path: Path, title: str) -> Path | None:
+    """Pass rate per group (a tiny family, or a difficulty) before and after training:
+    where the gain comes from, and what got worse. ``groups``: name -> (before, after, n)."""
+    if not groups:
+        return None
+    names = sorted(groups, key=lambda g: groups[g][1] - groups[g][0])
+    ys = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.24 * len(names)))
+    ax.barh(ys - 0.2, [100 * groups[g][0] for g in names], height=0.4, color="tab:gray", label="before")
+    ax.barh(ys + 0.2, [100 * groups[g][1] for g in names], height=0.4, color="tab:green", label="after")
+    ax.set_yticks(ys, [f"{g} ({groups[g][2]})" for g in names], fontsize=7)
+    ax.set_xlabel("pass@1 (%)")
+    ax.set_xlim(0, 100)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
 def plot_ablation(rows: list[dict], path: Path) -> Path | None:
     """Held-out pass@1 per ablation variant: ours (mean over seeds, one dot per seed, error bar
     = standard deviation) beside the paper's Table 1 values (APPS+ Overall)."""

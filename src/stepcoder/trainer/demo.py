@@ -52,6 +52,17 @@ def heldout_eval(model_path: str | Path, cfg: TrainConfig, out_dir: Path, proble
     return HeldoutEval(result.pass_at_k["Overall"]["pass@1"], per_problem_pass_rate(result.records), result.by_verdict)
 
 
+def group_rates(problems, before: dict[str, float], after: dict[str, float]) -> dict[str, tuple[float, float, int]]:
+    """Mean pass rate per group of problems before and after: a tiny problem's family
+    (``meta["family"]``), else its difficulty. Name -> (before, after, number of problems)."""
+    groups: dict[str, list[str]] = {}
+    for p in problems:
+        if p.id in before and p.id in after:
+            groups.setdefault(str(p.meta.get("family") or p.difficulty or "all"), []).append(p.id)
+    return {name: (sum(before[i] for i in ids) / len(ids), sum(after[i] for i in ids) / len(ids), len(ids))
+            for name, ids in groups.items()}
+
+
 def sft_stage(cfg: TrainConfig, out: Path) -> str | Path:
     """The model RL starts from: ``model.name_or_path`` itself when ``sft.epochs`` is 0 (a
     model that is trained already, e.g. the shipped ``tiny-sft``), else an SFT of it into
@@ -116,7 +127,8 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
     figures = {"before": gain.before, "after": gain.after, "gain": gain.gain, "ci": [gain.lo, gain.hi],
                "heldout_problems": gain.n, "minutes": sum(times.values()) / 60,
                "ood": dataclasses.asdict(ood_gain) if ood_gain else None, "seconds": times}
-    report = write_demo_report(out, gain, ood_gain, times, before, after)
+    report = write_demo_report(out, gain, ood_gain, times, before, after,
+                               group_rates(heldout, before.per_problem, after.per_problem))
     print(f"[demo] report: {report}")
     print(f"[demo] total time {figures['minutes']:.1f} min")
     if ood_gain is not None:
@@ -126,10 +138,13 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
     return figures
 
 
-def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before: HeldoutEval, after: HeldoutEval) -> Path:
+def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before: HeldoutEval, after: HeldoutEval,
+                      groups: dict[str, tuple[float, float, int]] | None = None) -> Path:
     """``out/report.md``: the demo's story on one page (held-out pass@1 before and after with
-    the paired interval, verdicts, time per stage, the training run's plots)."""
+    the paired interval, per family when ``groups`` is given, verdicts, time per stage, the
+    training run's plots)."""
     from stepcoder.report.markdown import image, table  # lazy: matplotlib (the report package) stays out of --help
+    from stepcoder.report.plots import plot_before_after
 
     verdicts = sorted(set(before.by_verdict) | set(after.by_verdict))
     rows = [["after SFT (BEFORE)", f"{gain.before:.3f}", *(before.by_verdict.get(v, 0) for v in verdicts), "[eval-sft/report.md](eval-sft/report.md)"],
@@ -147,6 +162,12 @@ def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before
     if ood_gain is not None:
         lines += [f"Out-of-family problems (families no train problem comes from; not part of the figure above): "
                   f"{ood_gain.line('pass@1')} on {ood_gain.n} problems.", ""]
+    if groups and plot_before_after(groups, out / "plots" / "heldout_by_group.png", "Held-out pass@1 before and after RL"):
+        moved = sorted(groups.items(), key=lambda kv: kv[1][1] - kv[1][0])
+        rows = [[name, n, f"{b:.2f}", f"{a:.2f}", f"{100 * (a - b):+.1f}"] for name, (b, a, n) in reversed(moved)]
+        lines += ["### Held-out pass@1 per group", "", "Where the gain comes from, and what got worse (sorted by change).", "",
+                  image("Held-out pass@1 per group", "plots/heldout_by_group.png"), "",
+                  table(["group", "problems", "before", "after", "change (points)"], rows), ""]
     lines += [table(["stage", "seconds"], [[name, f"{seconds:.0f}"] for name, seconds in times.items()]), "",
               "Training run: [ppo/report.md](ppo/report.md) (per-step metrics, sampled programs, an FGO mask).", ""]
     for title, name in plots:
