@@ -167,7 +167,9 @@ def test_tiny_model_killed_eval_matches_uninterrupted(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_eval_on_tiny_model(tmp_path):
+def test_cli_eval_on_tiny_model(tmp_path, capfd):
+    from transformers.utils import logging as hf_logging
+
     from stepcoder.cli import main
     from stepcoder.problems import save_jsonl
 
@@ -176,7 +178,12 @@ def test_cli_eval_on_tiny_model(tmp_path):
     out = tmp_path / "ev"
     argv = ["eval", "--model", "tiny", "--data", str(data), "--output-dir", str(out), "--n-samples", "2",
             "--k", "1,2", "--max-new-tokens", "8", "--batch-size", "3", "--no-progress"]
-    assert main(argv) == 0
+    hf_logging.enable_progress_bar()
+    try:
+        assert main(argv) == 0
+        assert "Loading weights" not in capfd.readouterr().err  # --no-progress quiets the libraries' bars too
+    finally:
+        hf_logging.enable_progress_bar()
     assert (out / "report.md").exists() and (out / "plots" / "pass_at_k.png").exists()
     saved = json.loads((out / "eval.json").read_text())
     assert saved["num_problems"] == 3 and saved["n"] == 2 and set(saved["pass_at_k"]["Overall"]) == {"pass@1", "pass@2"}

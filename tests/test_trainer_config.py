@@ -68,6 +68,26 @@ def test_command_line_flags_override_the_preset():
     assert cfg.model.name_or_path == "tiny-sft"  # from the preset
 
 
+def test_a_quiet_run_quiets_the_libraries_progress_bars():
+    """--training.progress_bar false hides transformers' "Loading weights"/"Writing model
+    shards" bars too; the default leaves them as they are."""
+    pytest.importorskip("transformers")
+    from transformers.utils import logging as hf_logging
+
+    from stepcoder.cli import build_parser
+    from stepcoder.commands.training_args import resolve_train_config
+
+    hf_logging.enable_progress_bar()
+    try:
+        resolve_train_config(build_parser().parse_args(["train", "--config", "tiny", "--output-dir", "x"]))
+        assert hf_logging.is_progress_bar_enabled()
+        resolve_train_config(build_parser().parse_args(["train", "--config", "tiny", "--output-dir", "x",
+                                                        "--training.progress_bar", "false"]))
+        assert not hf_logging.is_progress_bar_enabled()
+    finally:
+        hf_logging.enable_progress_bar()
+
+
 def _flat(cfg) -> dict:
     from stepcoder.config import config_to_dict
 

@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     if Path(cfg.model).is_dir():  # record the checkpoint, so a newer one is not mixed in on resume
         cfg.model = model_path
     from stepcoder.models import ModelConfig, load_policy, load_tokenizer  # lazy: torch stays out of --help
+    from stepcoder.plumbing.progress import library_progress_bars
 
+    if args.no_progress:
+        library_progress_bars(False)
     model_cfg = ModelConfig(name_or_path=model_path, dtype=args.dtype)
     tokenizer, model = load_tokenizer(model_cfg), load_policy(model_cfg)
     model.eval()

@@ -37,7 +37,12 @@ def resolve_train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
     ns = argparse.Namespace(**vars(args))
     for dotted, value in overrides.items():
         setattr(ns, dotted, value)
-    return parse_config(TrainConfig, ns, config_path=resolve_config_path(args.config))
+    cfg = parse_config(TrainConfig, ns, config_path=resolve_config_path(args.config))
+    if not cfg.training.progress_bar:
+        from stepcoder.plumbing.progress import library_progress_bars
+
+        library_progress_bars(False)
+    return cfg
 
 
 def check_model_paths(model) -> None:
