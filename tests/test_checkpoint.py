@@ -76,6 +76,20 @@ def test_latest_and_pruning(tmp_path):
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == names
 
 
+def test_checkpoint_folders_follow_the_umask(tmp_path):
+    """A checkpoint is an ordinary folder (0755 under umask 022), not a private temp dir."""
+    import os
+
+    model, opt, _ = make_training(0)
+    old = os.umask(0o022)
+    try:
+        for _ in range(2):  # the second save moves the first one aside
+            final = save_checkpoint(tmp_path, 10, models={"m": model}, optimizers={"m": opt})
+    finally:
+        os.umask(old)
+    assert final.stat().st_mode & 0o777 == 0o755
+
+
 class CrashingOptimizer:
     """Raises while the checkpoint is half written (after state.json and the model)."""
 

@@ -28,7 +28,7 @@ import os
 import random
 import re
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +197,12 @@ def save_checkpoint(
     for stale in parent.glob(f"{_TMP_PREFIX}*"):  # left by a killed writer
         shutil.rmtree(stale, ignore_errors=True)
     final = checkpoint_dir(run_dir, step)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{final.name}-", dir=parent))
+    tmp = _new_dir(parent, final.name)
     try:
         _write(tmp, models, optimizers or {}, schedulers or {}, {"step": step, **(state or {})})
         _fsync_tree(tmp)
         if final.exists():  # re-saving a step (e.g. after a resume): move the old one aside first
-            old = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}old-", dir=parent))
+            old = _new_dir(parent, "old")
             os.rename(final, old / final.name)
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -214,6 +214,14 @@ def save_checkpoint(
         raise
     _prune(parent, keep_last)
     return final
+
+
+def _new_dir(parent: Path, name: str) -> Path:
+    """A fresh folder ``parent/.tmp-<name>-<unique>``, made with the user's umask (mkdtemp
+    would make it 0700, and the rename would carry that to the checkpoint)."""
+    path = parent / f"{_TMP_PREFIX}{name}-{uuid.uuid4().hex[:12]}"
+    path.mkdir()
+    return path
 
 
 def _step_dirs(parent: Path) -> list[tuple[int, Path]]:
