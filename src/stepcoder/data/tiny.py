@@ -31,8 +31,9 @@ def generate_tiny_problems(seed: int = 0) -> tuple[list[Problem], list[Problem],
     instances: no two splits share a prompt). SFT learns from ``sft``'s solutions and RL runs
     on ``train``, whose instances the SFT model never saw: on its own demonstrations an SFT
     model is nearly perfect (it memorises them), so RL there sees almost no failure; on new
-    instances it fails the way it fails on held-out problems, which is what RL can fix.
-    ``ood`` holds three families no train problem comes from, measured separately."""
+    instances it fails the way it fails on held-out problems, which is what RL can fix. Half
+    of a family's demonstrations hold its plausible bug (``_noisy``): SFT learns the mixture,
+    the tests tell the two apart. ``ood`` holds three families no train problem comes from, measured separately."""
     sft: list[Problem] = []
     train: list[Problem] = []
     heldout: list[Problem] = []
