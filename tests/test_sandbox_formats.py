@@ -94,3 +94,20 @@ def test_objects_of_the_programs_classes_stay_in_its_process(sandbox) -> None:
         "Pair.__eq__ = lambda s, o: True\n")
     result = sandbox.run(PAIRS, liar)  # a program object as an answer: never equal to anything
     assert result.verdict is Verdict.WRONG_ANSWER and result.tests[0].error_type == "UnsupportedReturnType"
+
+
+def test_a_batch_known_in_advance_starts_lean() -> None:
+    """`check`/`score` know every program first: no APPS prelude without an APPS problem, no
+    preload no program names; programs judge the same either way."""
+    base = SandboxConfig(workers=1, timeout_s=1.0)
+    human = [(HUMANEVAL, "import math\n" + HUMANEVAL.prompt + "    return math.sqrt(x)\n")]
+    lean = base.lean_for(human)
+    assert (lean.prelude, lean.preload) == ("", ())
+    with_numpy = base.lean_for(human + [(_call("mbpp"), "import numpy\ndef root(x):\n    return float(numpy.sqrt(x))\n")])
+    assert (with_numpy.prelude, with_numpy.preload) == ("", ("numpy",))
+    apps = base.lean_for([(_call("apps"), NO_IMPORT)])  # the prelude imports numpy: kept, and preloaded
+    assert (apps.prelude, apps.preload) == (base.prelude, ("numpy",))
+    items = human + [(_call("apps"), NO_IMPORT), (_call("mbpp"), NO_IMPORT)]
+    with Sandbox(base.lean_for(items)) as sb:
+        verdicts = [r.verdict for r in sb.run_batch(items)]
+    assert verdicts == [Verdict.PASS, Verdict.PASS, Verdict.RUNTIME_ERROR]

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     problems = require_problems(args.path, args.format, "PATH")[: args.limit]
     items = _programs(args, problems)
     limits = {} if args.timeout is None else {"timeout_s": args.timeout}
-    config = SandboxConfig(workers=args.workers, coverage=not args.no_coverage, **limits)
+    config = SandboxConfig(workers=args.workers, coverage=not args.no_coverage, **limits).lean_for(items)
     with Sandbox(config) as sandbox:
         results = sandbox.run_batch(items, progress=True)
     summary = summarize(items, results)

@@ -16,7 +16,7 @@ from typing import Any
 
 from stepcoder.eval.passk import ProblemOutcome, aggregate_pass_at_k
 from stepcoder.problems.types import Problem
-from stepcoder.sandbox import run_batch
+from stepcoder.sandbox import SandboxConfig, run_batch
 from stepcoder.sandbox.result import ExecResult, Verdict
 
 
@@ -101,7 +101,7 @@ def score_file(
     by_id = {p.id: p for p in problems}
     rows = read_jsonl(samples_path)
     items = [program_of_sample(rec, by_id, f"{samples_path}, line {ln}") for ln, rec in rows]
-    results = run_batch(items, sandbox_config)
+    results = run_batch(items, (sandbox_config or SandboxConfig()).lean_for(items))
     records = []
     for (_, rec), res in zip(rows, results, strict=True):
         records.append({**rec, "passed": res.passed, "verdict": res.verdict.value, "result": result_text(res)})

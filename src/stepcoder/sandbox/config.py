@@ -111,6 +111,19 @@ class SandboxConfig:
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
 
+    def lean_for(self, items) -> SandboxConfig:
+        """This config for a batch known in advance (``(problem, program)`` pairs: ``check``,
+        ``score``): without the APPS prelude when no problem is of an APPS format, and without
+        the preloads that no program names. Starting a worker then costs about 0.3 s less
+        (numpy); what a program can import is unchanged."""
+        import dataclasses
+        import re
+
+        apps = any(problem.source_format in PRELUDE_FORMATS for problem, _ in items)
+        named = [m for m in self.preload
+                 if apps and m in self.prelude or any(re.search(rf"\b{re.escape(m)}\b", program) for _, program in items)]
+        return dataclasses.replace(self, prelude=self.prelude if apps else "", preload=tuple(named))
+
     @property
     def budget(self) -> TimeBudget:
         """Every time limit of the sandbox, derived from ``timeout_s``."""
