@@ -37,23 +37,20 @@ TINY_VOCAB_SIZE = 4096
 # tokenizes into reasonable pieces: a frozen snapshot of some stdlib modules (SOURCE.txt), so
 # that retraining gives the same tokenizer on every Python version.
 CODE_CORPUS = ASSETS / "tiny-corpus" / "stdlib-code.txt.gz"
+DEMO_CORPUS = ASSETS / "tiny-corpus" / "demonstrations.jsonl.gz"
 
 
 def tiny_corpus() -> list[str]:
-    """Texts the shipped tokenizer is trained on: the bundled tiny demonstrations (the ``sft``
-    split's prompts and solutions, repeated 4 times so that their vocabulary dominates) plus the
-    frozen stdlib snapshot. The RL and held-out problems are left out so that nothing about
-    them shapes the model's input."""
+    """Texts the shipped tokenizer is trained on: the tiny demonstrations as they were before
+    half of them were made wrong on purpose (``DEMO_CORPUS``, frozen: the noisy demonstrations
+    leave the model's input pieces as they were), each prompt and solution repeated 4 times so
+    that their vocabulary dominates, plus the frozen stdlib snapshot. The RL and held-out
+    problems are left out so that nothing about them shapes the model's input."""
     texts: list[str] = []
-    for name in ("sft.jsonl",):
-        path = TINY_DATA / name
-        if not path.exists():
-            logger.warning("bundled tiny problems %s not found; corpus is stdlib only", path)
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                texts.extend([rec.get("prompt") or "", rec.get("solution") or ""] * 4)
+    for line in gzip.decompress(DEMO_CORPUS.read_bytes()).decode("utf-8").splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            texts.extend([rec.get("prompt") or "", rec.get("solution") or ""] * 4)
     texts.append(gzip.decompress(CODE_CORPUS.read_bytes()).decode("utf-8"))
     return texts
 
