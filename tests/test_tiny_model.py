@@ -49,9 +49,9 @@ def test_tokenizer_round_trips_code_exactly_with_offsets(tok, code):
 
 
 def test_bundled_problems_are_short_in_tokens(tok):
-    path = tiny.TINY_DATA / "train.jsonl"
-    if not path.exists():
-        pytest.skip("bundled tiny problems not present")
+    from stepcoder.data import tiny_dataset_path
+
+    path = tiny_dataset_path("train")
     lengths = [len(tok(r["prompt"] + "\n" + r["solution"])["input_ids"])
                for r in map(json.loads, path.read_text().splitlines()) if r]
     assert max(lengths) <= 192  # SFT batches of 16 x 192 tokens hold every problem

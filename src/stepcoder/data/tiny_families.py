@@ -40,7 +40,7 @@ class Family:
         return BUGS.get(self.name)
 
     def wrong_solution(self, params: dict[str, Any]) -> str:
-        old, new = BUGS[self.name]
+        old, new = self.bug
         return self.solution.replace(old, new, 1).format(**params)
 
 

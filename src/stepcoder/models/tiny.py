@@ -24,13 +24,11 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
-logger = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 TOKENIZER_DIR = ASSETS / "tiny-tokenizer"
 WARM_START_DIR = ASSETS / "tiny-sft"  # model.safetensors (bfloat16), prompt_config.json, provenance.json
 WARM_START_FILES = ("model.safetensors", "prompt_config.json", "provenance.json")
-TINY_DATA = Path(__file__).resolve().parents[1] / "data" / "tiny"
 SPECIAL_TOKENS = ["<pad>", "<bos>", "<eos>"]  # ids 0, 1, 2 (trained first, in this order)
 TINY_VOCAB_SIZE = 4096
 # General Python code mixed into the corpus so that code outside the bundled problems still

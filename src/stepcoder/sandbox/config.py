@@ -121,7 +121,7 @@ class SandboxConfig:
 
         apps = any(problem.source_format in PRELUDE_FORMATS for problem, _ in items)
         named = [m for m in self.preload
-                 if apps and m in self.prelude or any(re.search(rf"\b{re.escape(m)}\b", program) for _, program in items)]
+                 if (apps and m in self.prelude) or any(re.search(rf"\b{re.escape(m)}\b", program) for _, program in items)]
         return dataclasses.replace(self, prelude=self.prelude if apps else "", preload=tuple(named))
 
     @property

@@ -164,10 +164,10 @@ def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before
                   f"{ood_gain.line('pass@1')} on {ood_gain.n} problems.", ""]
     if groups and plot_before_after(groups, out / "plots" / "heldout_by_group.png", "Held-out pass@1 before and after RL"):
         moved = sorted(groups.items(), key=lambda kv: kv[1][1] - kv[1][0])
-        rows = [[name, n, f"{b:.2f}", f"{a:.2f}", f"{100 * (a - b):+.1f}"] for name, (b, a, n) in reversed(moved)]
+        by_group = [[name, n, f"{b:.2f}", f"{a:.2f}", f"{100 * (a - b):+.1f}"] for name, (b, a, n) in reversed(moved)]
         lines += ["### Held-out pass@1 per group", "", "Where the gain comes from, and what got worse (sorted by change).", "",
                   image("Held-out pass@1 per group", "plots/heldout_by_group.png"), "",
-                  table(["group", "problems", "before", "after", "change (points)"], rows), ""]
+                  table(["group", "problems", "before", "after", "change (points)"], by_group), ""]
     lines += [table(["stage", "seconds"], [[name, f"{seconds:.0f}"] for name, seconds in times.items()]), "",
               "Training run: [ppo/report.md](ppo/report.md) (per-step metrics, sampled programs, an FGO mask).", ""]
     for title, name in plots:
