@@ -4,7 +4,7 @@ runs the attack and a control program (an honest one, or the harmless half of th
 that must still pass, so a case cannot hold by breaking everything.
 
 Cases marked ``root`` need the protections of root mode (namespaces, minimal root, a uid of
-the worker's own) and are skipped elsewhere; docs/sandbox.md lists which protection holds in
+each job's own) and are skipped elsewhere; docs/sandbox.md lists which protection holds in
 which mode.
 """
 
@@ -20,7 +20,7 @@ import pytest
 
 from stepcoder.problems.types import Problem, Test
 from stepcoder.sandbox import ExecResult, Sandbox, SandboxConfig, Verdict
-from stepcoder.sandbox.isolation import children_of
+from stepcoder.sandbox.isolation import children_of, job_uid
 from stepcoder.sandbox.tracer import statement_lines
 
 STDIO = Problem(id="stdio", prompt="", solution=None, tests=[Test("stdio", stdin="7\n", stdout="7\n")])
@@ -256,3 +256,21 @@ def test_data_read(sandbox, tmp_path_factory, k: int) -> None:
     tmp = tmp_path_factory.mktemp("data")
     case = data_cases(tmp)[k]
     _check(sandbox, case)
+
+
+def test_each_job_runs_as_a_uid_of_its_own() -> None:
+    """As root, the tests of a worker's k-th program run as ``job_uid(worker pid, k)``: not
+    root, not the uid of the worker's previous job, so nothing one job leaves behind belongs
+    to the next one. The probe passes only when it runs as the uid it expects."""
+    probe = "import os\nprint(input() if os.getuid() == {uid} and os.geteuid() == {uid} else os.getuid())\n"
+    with Sandbox(SandboxConfig(workers=1)) as sb:
+        if not sb.isolation.get("uid_drop"):
+            pytest.skip("a uid per job needs root (docs/sandbox.md)")
+        pid = sb.worker_pids[0]
+        uids = [job_uid(pid, k) for k in range(4)]
+        assert len(set(uids)) == 4 and 0 not in uids and os.getuid() not in uids
+        for k in range(3):
+            assert sb.run(STDIO, probe.format(uid=uids[k])).passed, k
+        # job 3 does not run as job 0's uid: the same probe fails
+        stale = sb.run(STDIO, probe.format(uid=uids[0]))
+        assert stale.verdict is Verdict.WRONG_ANSWER

@@ -7,7 +7,7 @@ What is used depends on who runs us (see docs/sandbox.md):
   SysV memory or message queues), a mount namespace with a minimal read-only root (system
   directories and the interpreter; fresh /tmp, /var/tmp, /dev/shm, /run; a /proc that shows
   a process only its own uid's processes); per test process a PID namespace of its own (its
-  end kills everything it started); tests run as an unprivileged uid of their worker's own;
+  end kills everything it started); tests run as an unprivileged uid of their job's own;
 - everyone: rlimits, seccomp (no keyring, ptrace, process_vm_*, mount, ...), non-dumpable
   sandbox processes, a process group per test, and a child subreaper that finds and kills
   descendants which started their own session.
@@ -31,9 +31,12 @@ CLONE_NEWNET = 0x40000000
 MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE = 0x4000, 1 << 18, 0x2, 0x4, 0x1000, 0x2000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 36, 38, 22
 MS_RDONLY, MS_REMOUNT, MS_NOEXEC = 0x1, 0x20, 0x8
-# Tests run as uid BASE_UID + (worker pid % UID_RANGE): one unprivileged uid per worker, so the
-# per-uid RLIMIT_NPROC count of one worker's tests is not eaten by another's.
-BASE_UID, UID_RANGE = 200_000, 100_000
+# Each job (one program and its tests) runs as an unprivileged uid of its own: BASE_UID +
+# (worker pid % PID_SPAN) * JOB_UIDS + (job % JOB_UIDS). Workers never share a uid (pids
+# differ below PID_SPAN, Linux's largest pid_max) and a worker's next JOB_UIDS - 1 jobs get
+# other uids: whatever one job leaves behind (a process that escaped the kill, a file) belongs
+# to a uid the next job is not, and the per-uid RLIMIT_NPROC count starts at zero for each job.
+BASE_UID, JOB_UIDS, PID_SPAN = 1_000_000, 128, 1 << 22
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -60,7 +63,7 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
 def enter_worker_namespaces(mode: str) -> dict[str, Any]:
     """Called once in each worker: enter what the kernel allows; return what is in force.
     As root: network, IPC and mount namespaces and a minimal root (see
-    :func:`enter_minimal_root`), a PID namespace per test process, a uid of the worker's own
+    :func:`enter_minimal_root`), a PID namespace per test process, a uid of each job's own
     for its tests."""
     root = os.geteuid() == 0
     iso: dict[str, Any] = {
@@ -208,8 +211,13 @@ def spawn_namespace_init(target: Callable[[], Any]) -> int:
     return int(data)
 
 
-def test_uid() -> int:
-    return BASE_UID + os.getpid() % UID_RANGE
+def job_uid(worker_pid: int, job: int) -> int:
+    """The uid the tests of a worker's ``job``-th program run as (as root; below 2**31).
+
+    >>> job_uid(4242, 0), job_uid(4242, 1), job_uid(4242, 128), job_uid(4243, 0)
+    (1542976, 1542977, 1542976, 1543104)
+    """
+    return BASE_UID + (worker_pid % PID_SPAN) * JOB_UIDS + job % JOB_UIDS
 
 
 def count_user_tasks(uid: int) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import queue
+import select
 import subprocess
 import sys
 import tempfile
@@ -118,7 +120,8 @@ class _Worker:
         except (OSError, EOFError) as exc:
             raise _WorkerDied(str(exc)) from exc
 
-    def close(self) -> None:
+    def shut(self) -> None:
+        """Ask the worker to exit (an empty frame, then end of input); returns at once."""
         try:
             protocol.send(self.wfd, b"")
         except OSError:
@@ -126,11 +129,28 @@ class _Worker:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()
+
+    def reap(self, timeout_s: float = 5.0) -> None:
+        """Wait for the worker's exit (killed after ``timeout_s``). A pidfd wakes the wait the
+        moment it exits; ``Popen.wait(timeout)`` polls with sleeps of up to 50 ms."""
         try:
-            self.proc.wait(timeout=5)
+            pidfd = os.pidfd_open(self.proc.pid)
+        except (OSError, AttributeError):  # already reaped, or no pidfd on this kernel
+            pidfd = None
+        if pidfd is not None:
+            try:
+                select.select([pidfd], [], [], timeout_s)
+            finally:
+                os.close(pidfd)
+        try:
+            self.proc.wait(timeout=0 if pidfd is not None else timeout_s)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+    def close(self) -> None:
+        self.shut()
+        self.reap()
 
 
 class Sandbox:
@@ -164,8 +184,10 @@ class Sandbox:
 
     def close(self) -> None:
         workers, self._workers = self._workers, []
+        for worker in workers:  # every worker winds down at once, then each is reaped
+            worker.shut()
         for worker in workers:
-            worker.close()
+            worker.reap()
 
     @property
     def isolation(self) -> dict[str, Any]:

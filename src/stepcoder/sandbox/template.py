@@ -61,11 +61,12 @@ class Template:
                 serve()
         theirs.close()
         self.sock, self.pid, self.pidfd = ours, pid, -1
+        self.uid = ctx["uid"]  # the uid of the next test processes (set per job by the worker)
 
     def spawn(self, fds: list[int]) -> None:
         """Fork a test process with these descriptors as its fds 0, 1, 2, ..."""
         try:
-            socket.send_fds(self.sock, [b"s"], fds)
+            socket.send_fds(self.sock, [b"s%d" % self.uid], fds)
             _, pidfds, _, _ = socket.recv_fds(self.sock, 1, 1)
         except (OSError, EOFError, ValueError) as exc:
             raise TemplateGone(str(exc)) from exc
@@ -117,11 +118,12 @@ def _serve(sock: socket.socket, cfg: SandboxConfig, iso: dict[str, Any], ctx: di
             os._exit(0)
         if not msg:
             os._exit(0)
+        uid = int(msg[1:])  # the job's uid (the worker is trusted: it forked us)
         pid = os.fork()
         if pid == 0:
             try:
                 sock.close()
-                _enter_test_process(fds, cfg, iso, ctx)
+                _enter_test_process(fds, cfg, iso, ctx, uid)
                 run_test(read_job())
             finally:
                 os._exit(70)
@@ -148,7 +150,7 @@ def _has_children() -> bool:
     return True
 
 
-def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any]) -> None:
+def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any], uid: int) -> None:
     os.setsid()  # its own process group: killed whole
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # no dup2 below overwrites a source
     for target, fd in enumerate(high):
@@ -160,7 +162,7 @@ def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any],
     budget = cfg.budget
     isolation.set_limits(budget.cpu_backstop_s, cfg.memory_mb, cfg.max_output_bytes + 1, ctx["nproc"])
     if iso["uid_drop"]:
-        isolation.drop_privileges(ctx["uid"])
+        isolation.drop_privileges(uid)
     elif iso["user_namespace"]:
         isolation.drop_capabilities()
     if iso["seccomp"]:

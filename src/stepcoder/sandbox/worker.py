@@ -39,12 +39,14 @@ def _detach_stdio() -> tuple[int, int]:
     return rfd, wfd
 
 
-def _context(iso: dict[str, Any], cfg: SandboxConfig, test_uid: int) -> dict[str, Any]:
-    uid = test_uid if iso["uid_drop"] else os.getuid()
+def _context(iso: dict[str, Any], cfg: SandboxConfig) -> dict[str, Any]:
+    """What every test process of this worker shares: the uid when there is no uid drop (with
+    a uid drop each job gets its own, :func:`run_job`), the process limit and the work folder."""
+    uid = os.getuid()
     # RLIMIT_NPROC counts every task of the uid: a fresh uid has none, our own has many
     nproc = cfg.max_processes if iso["uid_drop"] else (iso["nproc_base"] or isolation.count_user_tasks(uid)) + cfg.max_processes
-    workdir = os.path.join(tempfile.gettempdir(), f"stepcoder-{test_uid}")
-    return {"uid": uid, "nproc": nproc, "workdir": workdir}
+    workdir = os.path.join(tempfile.gettempdir(), f"stepcoder-{os.getpid()}")
+    return {"uid": uid, "nproc": nproc, "workdir": workdir, "jobs": 0}
 
 
 def _rmtree(path: str) -> None:
@@ -85,8 +87,10 @@ def run_job(request: RunRequest, cfg: SandboxConfig, iso: dict[str, Any], ctx: d
     workdir = ctx["workdir"]
     _rmtree(workdir)
     os.mkdir(workdir, 0o700)
-    if iso["uid_drop"]:
-        os.chown(workdir, ctx["uid"], ctx["uid"])
+    if iso["uid_drop"]:  # a uid of this job's own (isolation.job_uid)
+        template.uid = isolation.job_uid(os.getpid(), ctx["jobs"])
+        os.chown(workdir, template.uid, template.uid)
+    ctx["jobs"] += 1
     try:
         return run_program(request, cfg, template, judge)
     except Exception:  # our own failure (a broken test in the data): the pool raises SandboxError
@@ -101,14 +105,13 @@ def main() -> int:
     cfg = SandboxConfig(**json.loads(protocol.recv(rfd)))
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
     iso = isolation.enter_worker_namespaces(cfg.isolation)
-    uid = isolation.test_uid()
     for name in cfg.preload:
         importlib.import_module(name)
     set_prelude(PRELUDE_NAME, cfg.prelude)
     open_stdio()
     isolation.enter_root(iso, os.environ.get("PYTHONPATH"))
     tempfile.tempdir = "/tmp" if iso["minimal_root"] else None
-    ctx = _context(iso, cfg, uid)
+    ctx = _context(iso, cfg)
     os.environ.clear()  # tests inherit this: nothing of the pool's environment
     os.environ.update(safe_env(ctx["workdir"]))
     isolation.make_undumpable()
