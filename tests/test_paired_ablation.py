@@ -109,3 +109,30 @@ def test_summary_rows_and_results_page(tmp_path):
     assert "| StepCoder | 75.0 ± 0.0 | 75.0, 75.0 | 36.1 |" in text
     assert "(img/ablation.png)" in text and (tmp_path / "img" / "ablation.png").stat().st_size > 0
     json.dumps(fake_results())  # what run_ablation writes is plain JSON
+
+
+@pytest.mark.parametrize("sft_epochs,sft_evals", [(0, 1), (1, 2)])
+def test_ablation_evaluates_a_warm_start_every_seed_shares_once(monkeypatch, tmp_path, sft_epochs, sft_evals):
+    """With sft.epochs 0 every seed starts RL from the same model: its greedy held-out
+    measurement is made once and reused; a per-seed SFT model is measured per seed."""
+    import dataclasses
+
+    from stepcoder.config import load_yaml
+    from stepcoder.trainer import ablation
+    from stepcoder.trainer.config import TrainConfig, resolve_config_path
+    from stepcoder.trainer.demo import HeldoutEval
+
+    cfg = load_yaml(TrainConfig, resolve_config_path("tiny"))
+    cfg = dataclasses.replace(cfg, sft=dataclasses.replace(cfg.sft, epochs=sft_epochs))
+    evaluated = []
+    monkeypatch.setattr(ablation, "load_heldout_problems", lambda data: ["p"])
+    monkeypatch.setattr(ablation, "sft_stage", lambda c, out: c.model.name_or_path if c.sft.epochs == 0 else str(out))
+    monkeypatch.setattr(ablation, "ppo_stage", lambda c, sft, out: str(out))
+    monkeypatch.setattr(ablation, "heldout_eval", lambda model, c, out, problems: evaluated.append(str(model))
+                        or HeldoutEval(0.5, {"p": 0.5}, {}))
+    results = ablation.run_ablation(cfg, tmp_path, seeds=[0, 1], log=lambda *a: None)
+    rl_variants = [v for v in ablation.VARIANTS if v.overrides is not None]
+    sft_models = [m for m in evaluated if not m.endswith("ppo")]
+    assert len(sft_models) == sft_evals and len(evaluated) == sft_evals + 2 * len(rl_variants)
+    sft_name = next(v.name for v in ablation.VARIANTS if v.overrides is None)
+    assert set(results["variants"][sft_name]["seeds"]) == {"0", "1"}  # both seeds still have the row

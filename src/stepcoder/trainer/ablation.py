@@ -21,7 +21,7 @@ from typing import Any
 
 from stepcoder.eval import paired_bootstrap
 from stepcoder.trainer.config import TrainConfig
-from stepcoder.trainer.demo import heldout_eval, ppo_stage, sft_stage
+from stepcoder.trainer.demo import EVAL_SAMPLES, heldout_eval, ppo_stage, sft_stage
 from stepcoder.trainer.problems import load_heldout_problems
 
 
@@ -67,6 +67,9 @@ def run_ablation(cfg: TrainConfig, out_dir: str | Path, seeds: Sequence[int], va
     out = Path(out_dir)
     heldout = load_heldout_problems(cfg.data)
     results: dict[str, Any] = {"heldout_problems": len(heldout), "seeds": list(seeds), "variants": {}}
+    # Greedy held-out pass@1 is a function of the model alone: a model every seed shares (the
+    # warm start itself when sft.epochs is 0) is evaluated once, for the first seed.
+    shared: dict[str, Any] = {}
     for seed in seeds:
         seed_cfg = with_overrides(cfg, {"training.seed": seed})
         seed_dir = out / f"seed-{seed}"
@@ -76,7 +79,12 @@ def run_ablation(cfg: TrainConfig, out_dir: str | Path, seeds: Sequence[int], va
             log(f"[ablate] seed {seed}: {variant.name}")
             model = sft if variant.overrides is None else ppo_stage(
                 with_overrides(seed_cfg, variant.overrides), sft, seed_dir / variant.slug / "ppo")
-            measured = heldout_eval(model, seed_cfg, seed_dir / variant.slug / "eval", heldout)
+            if str(model) in shared:
+                measured = shared[str(model)]
+            else:
+                measured = heldout_eval(model, seed_cfg, seed_dir / variant.slug / "eval", heldout)
+                if model == cfg.model.name_or_path and EVAL_SAMPLES == 1:
+                    shared[str(model)] = measured
             entry = results["variants"].setdefault(variant.name, {"paper_overall": variant.paper_overall, "seeds": {}})
             entry["seeds"][str(seed)] = {"pass_at_1": measured.pass_at_1, "per_problem": measured.per_problem}
             log(f"[ablate] seed {seed}: {variant.name}: held-out pass@1 {measured.pass_at_1:.3f}")
