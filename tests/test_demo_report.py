@@ -22,6 +22,18 @@ def test_demo_report_holds_the_figures_and_only_existing_plots(tmp_path):
     assert "Out-of-family problems" in text and "1 problems" in text
     assert "ppo/plots/reward_pass.png" in text
     assert "curriculum.png" not in text  # absent plots are not linked
+    assert text.startswith("# stepcoder demo: StepCoder on the embedded tiny default")
+
+
+def test_demo_report_names_other_data_and_skips_a_single_group(tmp_path):
+    before = HeldoutEval(0.0, {"a": 0.0, "b": 0.0}, {"WRONG_ANSWER": 2})
+    after = HeldoutEval(0.5, {"a": 1.0, "b": 0.0}, {"PASS": 1, "WRONG_ANSWER": 1})
+    gain = paired_bootstrap(before.per_problem, after.per_problem, n_boot=100)
+    text = write_demo_report(tmp_path, gain, None, {}, before, after, {"all": (0.0, 0.5, 2)},
+                             subject="smollm2-135m: mbpp-train.jsonl -> mbpp-test.jsonl").read_text()
+    assert text.startswith("# stepcoder demo: StepCoder on smollm2-135m: mbpp-train.jsonl -> mbpp-test.jsonl")
+    assert "training families" not in text and "tiny" not in text
+    assert "per group" not in text and not (tmp_path / "plots" / "heldout_by_group.png").exists()
 
 
 def test_demo_report_shows_where_the_gain_comes_from(tmp_path):

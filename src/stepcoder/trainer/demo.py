@@ -127,8 +127,10 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
     figures = {"before": gain.before, "after": gain.after, "gain": gain.gain, "ci": [gain.lo, gain.hi],
                "heldout_problems": gain.n, "minutes": sum(times.values()) / 60,
                "ood": dataclasses.asdict(ood_gain) if ood_gain else None, "seconds": times}
+    tiny = cfg.data.train_path == TINY and cfg.data.heldout_path == TINY
+    subject = None if tiny else f"{cfg.model.name_or_path}: {Path(cfg.data.train_path).name} -> {Path(cfg.data.heldout_path).name}"
     report = write_demo_report(out, gain, ood_gain, times, before, after,
-                               group_rates(heldout, before.per_problem, after.per_problem))
+                               group_rates(heldout, before.per_problem, after.per_problem), subject)
     print(f"[demo] report: {report}")
     print(f"[demo] total time {figures['minutes']:.1f} min")
     if ood_gain is not None:
@@ -139,10 +141,10 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
 
 
 def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before: HeldoutEval, after: HeldoutEval,
-                      groups: dict[str, tuple[float, float, int]] | None = None) -> Path:
+                      groups: dict[str, tuple[float, float, int]] | None = None, subject: str | None = None) -> Path:
     """``out/report.md``: the demo's story on one page (held-out pass@1 before and after with
-    the paired interval, per family when ``groups`` is given, verdicts, time per stage, the
-    training run's plots)."""
+    the paired interval, per group when ``groups`` has more than one, verdicts, time per stage,
+    the training run's plots). ``subject`` names the model and data; None = the tiny default."""
     from stepcoder.report.markdown import image, table  # lazy: matplotlib (the report package) stays out of --help
     from stepcoder.report.plots import plot_before_after
 
@@ -153,16 +155,16 @@ def write_demo_report(out: Path, gain, ood_gain, times: dict[str, float], before
              ("CCCS, FGO and policy movement", "method.png"), ("Verdicts", "verdicts.png"),
              ("KL to the reference", "kl.png")]
     lines = [
-        "# stepcoder demo: StepCoder on the embedded tiny default", "",
-        f"Held-out pass@1 on {gain.n} problems (new instances of the training families; greedy decoding, "
-        "one sample each). The interval is a paired bootstrap over problems.", "",
+        f"# stepcoder demo: StepCoder on {subject or 'the embedded tiny default'}", "",
+        f"Held-out pass@1 on {gain.n} problems ({'' if subject else 'new instances of the training families; '}"
+        "greedy decoding, one sample each). The interval is a paired bootstrap over problems.", "",
         table(["model", "held-out pass@1", *verdicts, "details"], rows), "",
         f"**{gain.line()}**", "",
     ]
     if ood_gain is not None:
         lines += [f"Out-of-family problems (families no train problem comes from; not part of the figure above): "
                   f"{ood_gain.line('pass@1')} on {ood_gain.n} problems.", ""]
-    if groups and plot_before_after(groups, out / "plots" / "heldout_by_group.png", "Held-out pass@1 before and after RL"):
+    if groups and len(groups) > 1 and plot_before_after(groups, out / "plots" / "heldout_by_group.png", "Held-out pass@1 before and after RL"):
         moved = sorted(groups.items(), key=lambda kv: kv[1][1] - kv[1][0])
         by_group = [[name, n, f"{b:.2f}", f"{a:.2f}", f"{100 * (a - b):+.1f}"] for name, (b, a, n) in reversed(moved)]
         lines += ["### Held-out pass@1 per group", "", "Where the gain comes from, and what got worse (sorted by change).", "",
