@@ -173,3 +173,22 @@ def test_the_command_line_and_its_help_import_no_torch():
             "print(sorted(m for m in ('torch', 'transformers', 'matplotlib') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_named_command_imports_only_its_own_module():
+    """`stepcoder check ...` builds the check parser alone: the training commands' modules
+    (and their config machinery) are not imported; `--debug` before the command still works."""
+    code = ("import sys, contextlib, io\n"
+            "from stepcoder.cli import main\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['--debug', 'check', '--help'])\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('stepcoder.commands.'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = set(proc.stdout.split())
+    assert "stepcoder.commands.check" in loaded  # and its helpers, but no other command
+    assert not loaded & {f"stepcoder.commands.{m}" for m in ("sft", "train", "eval", "demo", "ablate", "training_args")}
+    from stepcoder.cli import build_parser
+
+    every = build_parser()._subparsers._group_actions[0].choices
+    assert set(every) == {"check", "curriculum", "data", "sft", "train", "eval", "score", "report", "demo", "ablate"}
+    assert set(build_parser("check")._subparsers._group_actions[0].choices) == {"check"}

@@ -40,7 +40,9 @@ USER_ERRORS = (ValueError, OSError, ImportError)
 DEBUG_HELP = "show the traceback of an error instead of one line"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the command ``only`` alone (its module is the only
+    one imported: ``stepcoder check`` does not pay for the training commands' imports)."""
     # every subcommand's parser is built with this class, so a training command can generate
     # its config flags when it is the one parsed (ConfigArgumentParser)
     parser = ConfigArgumentParser(
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stepcoder {__version__}")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMANDS.values():
+    for module_name in ([COMMANDS[only]] if only in COMMANDS else COMMANDS.values()):
         try:
             module = importlib.import_module(f"stepcoder.commands.{module_name}")
         except ModuleNotFoundError as exc:  # a command not built yet in this checkout
@@ -85,8 +87,19 @@ def one_line(exc: BaseException) -> str:
     return text
 
 
+def _command_named(argv: list[str]) -> str | None:
+    """The subcommand on the command line: its first word that is not a flag (the top-level
+    flags take no value).
+
+    >>> _command_named(["--debug", "check", "x.jsonl"]), _command_named(["--help"])
+    ('check', None)
+    """
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
