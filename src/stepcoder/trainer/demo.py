@@ -88,10 +88,15 @@ def ppo_stage(cfg: TrainConfig, sft_model: str | Path, out: Path) -> Path:
     return policy
 
 
+def is_tiny_default(cfg: TrainConfig) -> bool:
+    """Whether the run trains and measures on the embedded tiny data."""
+    return cfg.data.train_path == TINY and cfg.data.heldout_path == TINY
+
+
 def ood_problems(cfg: TrainConfig) -> list:
     """The tiny default's out-of-family split (families no train problem comes from), or []
     for other data."""
-    if cfg.data.train_path != TINY or cfg.data.heldout_path != TINY:
+    if not is_tiny_default(cfg):
         return []
     return load_problems(tiny_dataset_path("ood"))
 
@@ -127,8 +132,7 @@ def run_demo(cfg: TrainConfig, out_dir: str | Path) -> dict[str, Any]:
     figures = {"before": gain.before, "after": gain.after, "gain": gain.gain, "ci": [gain.lo, gain.hi],
                "heldout_problems": gain.n, "minutes": sum(times.values()) / 60,
                "ood": dataclasses.asdict(ood_gain) if ood_gain else None, "seconds": times}
-    tiny = cfg.data.train_path == TINY and cfg.data.heldout_path == TINY
-    subject = None if tiny else f"{cfg.model.name_or_path}: {Path(cfg.data.train_path).name} -> {Path(cfg.data.heldout_path).name}"
+    subject = None if is_tiny_default(cfg) else f"{cfg.model.name_or_path}: {Path(cfg.data.train_path).name} -> {Path(cfg.data.heldout_path).name}"
     report = write_demo_report(out, gain, ood_gain, times, before, after,
                                group_rates(heldout, before.per_problem, after.per_problem), subject)
     print(f"[demo] report: {report}")
