@@ -61,12 +61,14 @@ class Template:
                 serve()
         theirs.close()
         self.sock, self.pid, self.pidfd = ours, pid, -1
-        self.uid = ctx["uid"]  # the uid of the next test processes (set per job by the worker)
+        # the uid of the next test processes, set per job by the worker under a uid drop; None
+        # fails closed there (the test process cannot drop to it and exits)
+        self.uid: int | None = None
 
     def spawn(self, fds: list[int]) -> None:
         """Fork a test process with these descriptors as its fds 0, 1, 2, ..."""
         try:
-            socket.send_fds(self.sock, [b"s%d" % self.uid], fds)
+            socket.send_fds(self.sock, [b"s" if self.uid is None else b"s%d" % self.uid], fds)
             _, pidfds, _, _ = socket.recv_fds(self.sock, 1, 1)
         except (OSError, EOFError, ValueError) as exc:
             raise TemplateGone(str(exc)) from exc
@@ -118,7 +120,7 @@ def _serve(sock: socket.socket, cfg: SandboxConfig, iso: dict[str, Any], ctx: di
             os._exit(0)
         if not msg:
             os._exit(0)
-        uid = int(msg[1:])  # the job's uid (the worker is trusted: it forked us)
+        uid = int(msg[1:]) if len(msg) > 1 else None  # the job's uid (the worker is trusted: it forked us)
         pid = os.fork()
         if pid == 0:
             try:
@@ -150,7 +152,7 @@ def _has_children() -> bool:
     return True
 
 
-def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any], uid: int) -> None:
+def _enter_test_process(fds: list[int], cfg: SandboxConfig, iso: dict[str, Any], ctx: dict[str, Any], uid: int | None) -> None:
     os.setsid()  # its own process group: killed whole
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # no dup2 below overwrites a source
     for target, fd in enumerate(high):

@@ -40,13 +40,12 @@ def _detach_stdio() -> tuple[int, int]:
 
 
 def _context(iso: dict[str, Any], cfg: SandboxConfig) -> dict[str, Any]:
-    """What every test process of this worker shares: the uid when there is no uid drop (with
-    a uid drop each job gets its own, :func:`run_job`), the process limit and the work folder."""
-    uid = os.getuid()
+    """What every test process of this worker shares: the process limit and the work folder
+    (with a uid drop each job gets a uid of its own, :func:`run_job`)."""
     # RLIMIT_NPROC counts every task of the uid: a fresh uid has none, our own has many
-    nproc = cfg.max_processes if iso["uid_drop"] else (iso["nproc_base"] or isolation.count_user_tasks(uid)) + cfg.max_processes
+    nproc = cfg.max_processes if iso["uid_drop"] else (iso["nproc_base"] or isolation.count_user_tasks(os.getuid())) + cfg.max_processes
     workdir = os.path.join(tempfile.gettempdir(), f"stepcoder-{os.getpid()}")
-    return {"uid": uid, "nproc": nproc, "workdir": workdir, "jobs": 0}
+    return {"nproc": nproc, "workdir": workdir, "jobs": 0}
 
 
 def _rmtree(path: str) -> None:
