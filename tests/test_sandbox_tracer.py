@@ -91,3 +91,47 @@ def test_threads_recorded() -> None:
     marks, _ = _marks("import threading\ndef w():\n    y = 2\nt = threading.Thread(target=w)\nt.start()\nt.join()\n")
     assert marks == {1, 2, 3, 4, 5, 6}
     assert threading.active_count() >= 1
+
+
+MATCH_AND_HANDLERS = '''\
+def h(x):
+    match x:
+        case [a, *_]:
+            return a
+        case {"k": v}:
+            return v
+        case _:
+            pass
+    try:
+        y = 1
+    except (KeyError, ValueError) as e:
+        y = 2
+    else:
+        y = 3
+    finally:
+        y += 1
+    while x:
+        break
+    else:
+        y = 4
+    async def k():
+        async with x:
+            await x
+    return y
+'''
+
+
+@pytest.mark.parametrize("source", [PROGRAM, MATCH_AND_HANDLERS, "x = 1\n__stepcoder_lines__.add(1)\n"])
+def test_statement_lines_are_every_marker_and_only_those(source: str) -> None:
+    """The parent's line set (what a test process may report) is the lines of the markers the
+    test process compiles: found by walking statements only, checked against a full walk."""
+    import ast
+
+    from stepcoder.sandbox.tracer import _is_marker, mark_tree, statement_lines
+
+    tree = ast.parse(source)
+    mark_tree(tree)
+    every = frozenset(node.lineno for node in ast.walk(tree) if _is_marker(node))
+    assert statement_lines(source) == every and every
+    marks, _ = _marks(source) if source is PROGRAM else (set(), None)
+    assert marks <= every

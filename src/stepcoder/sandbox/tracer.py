@@ -117,9 +117,26 @@ def statement_lines(source: str) -> frozenset[int] | None:
             warnings.simplefilter("ignore")
             tree = ast.parse(source, CANDIDATE_FILENAME)
         _mark_node(tree)
-        return frozenset(node.lineno for node in ast.walk(tree) if _is_marker(node))
+        lines: set[int] = set()
+        _marker_lines(tree, lines)
+        return frozenset(lines)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
+
+
+def _marker_lines(node: ast.AST, out: set[int]) -> None:
+    """Lines of the markers in a marked tree: they only stand in statement blocks, so only
+    statements are visited (a walk of every expression node cost 3-4x more)."""
+    for name in ("body", "orelse", "finalbody"):
+        stmts = getattr(node, name, None)
+        if isinstance(stmts, list):
+            for stmt in stmts:
+                if _is_marker(stmt):
+                    out.add(stmt.lineno)
+                elif isinstance(stmt, ast.stmt):
+                    _marker_lines(stmt, out)
+    for child in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+        _marker_lines(child, out)
 
 
 def _is_marker(node: ast.AST) -> bool:
