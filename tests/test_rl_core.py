@@ -350,3 +350,23 @@ def test_batch_rejects_misaligned_per_token_tensor():
         RolloutBatch(**{**batch.__dict__, "loss_mask": torch.ones(5, 6)})
     with pytest.raises(ValueError, match="group_ids"):
         RolloutBatch(**{**batch.__dict__, "group_ids": torch.zeros(4)})
+
+
+@pytest.mark.parametrize("lam, long_weighs_more", [(0.95, False), (1.0, True)])
+def test_gae_lambda_and_the_weight_of_a_long_failure(lam: float, long_weighs_more: bool) -> None:
+    """Why the SmolLM2 preset uses lambda 1: with a critic that knows nothing yet (values 0)
+    and whitened advantages, lambda 0.95 spreads a 128-token answer's terminal -1 so thinly
+    that each of its tokens is pushed down less than each token of a 45-token answer ending
+    in -0.6, so PPO drifts to longer (truncated, non-compiling) answers; lambda 1 gives every
+    token its answer's reward and the long failure weighs more per token, as its reward says."""
+    from stepcoder.rl.masked import masked_whiten
+
+    rollouts = [(45, -0.6), (128, -1.0), (55, 1.0), (60, -0.3)]  # (tokens, reward)
+    rewards, mask = torch.zeros(4, 128), torch.zeros(4, 128)
+    for i, (length, reward) in enumerate(rollouts):
+        mask[i, :length], rewards[i, length - 1] = 1.0, reward
+    advantages, _ = compute_gae(rewards, torch.zeros(4, 128), mask, gamma=1.0, lam=lam)
+    per_token = (masked_whiten(advantages, mask) * mask).sum(1) / mask.sum(1)
+    short_runtime_error, long_compile_error = float(per_token[0]), float(per_token[1])
+    assert short_runtime_error < 0 and long_compile_error < 0
+    assert (long_compile_error < short_runtime_error) is long_weighs_more
