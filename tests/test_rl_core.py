@@ -354,11 +354,11 @@ def test_batch_rejects_misaligned_per_token_tensor():
 
 @pytest.mark.parametrize("lam, long_weighs_more", [(0.95, False), (1.0, True)])
 def test_gae_lambda_and_the_weight_of_a_long_failure(lam: float, long_weighs_more: bool) -> None:
-    """Why the SmolLM2 preset uses lambda 1: with a critic that knows nothing yet (values 0)
-    and whitened advantages, lambda 0.95 spreads a 128-token answer's terminal -1 so thinly
-    that each of its tokens is pushed down less than each token of a 45-token answer ending
-    in -0.6, so PPO drifts to longer (truncated, non-compiling) answers; lambda 1 gives every
-    token its answer's reward and the long failure weighs more per token, as its reward says."""
+    """Why the SmolLM2 demo drifted to longer answers: with a critic that knows nothing yet
+    (values 0) and whitened advantages, lambda 0.95 spreads a 128-token answer's terminal -1
+    so thinly that each of its tokens is pushed down less than each token of a 45-token answer
+    ending in -0.6, so PPO favours longer (truncated, non-compiling) answers; lambda 1 gives
+    every token its answer's reward and the long failure weighs more per token, as its reward says."""
     from stepcoder.rl.masked import masked_whiten
 
     rollouts = [(45, -0.6), (128, -1.0), (55, 1.0), (60, -0.3)]  # (tokens, reward)
